@@ -1,0 +1,516 @@
+//! Formatting of `f64` exactly as CPython 3.11 formats a `float`.
+//!
+//! The Python whisper scripts print values with `print(value)`, `'%f' % v`,
+//! `'%.35g' % v`, `str(list_of_values)` and friends. The Rust tools must be
+//! byte-identical to those scripts, and Rust's own `Display` for `f64`
+//! differs from Python's in many places (`1` vs `1.0`, `1e16` vs
+//! `10000000000000000`, `NaN` vs `nan`, no `%g` at all), so this module
+//! rebuilds Python's rules on top of Rust's digit generation:
+//!
+//! - `{:e}` yields a shortest digit string that round-trips, as Python's
+//!   `repr` uses; where two such strings are equally near the value, Python
+//!   takes the even one, so that choice is redone with `{:.Ne}`.
+//! - `{:.N}` and `{:.Ne}` are correctly rounded from the exact binary value
+//!   (ties to even), which is what glibc's `printf` and Python's `%`
+//!   operator produce, for any precision.
+//!
+//! Everything here is checked against `/usr/bin/python3` by the unit tests.
+
+/// Python's spelling of a non-finite value, or `None` for finite values.
+///
+/// Python never prints the sign of a NaN.
+fn non_finite(v: f64) -> Option<&'static str> {
+    if v.is_nan() {
+        Some("nan")
+    } else if v == f64::INFINITY {
+        Some("inf")
+    } else if v == f64::NEG_INFINITY {
+        Some("-inf")
+    } else {
+        None
+    }
+}
+
+/// Splits Rust's `{:e}`-style output (`-1.2345e-5`) into the sign, the
+/// significant digits without the decimal point (`12345`) and the decimal
+/// exponent of the first digit (`-5`).
+fn split_scientific(s: &str) -> (bool, String, i32) {
+    let (negative, s) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (mantissa, exponent) = s
+        .split_once('e')
+        .expect("Rust's {:e} output always contains an exponent");
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let exponent = exponent
+        .parse()
+        .expect("Rust's {:e} exponent is a decimal integer");
+    (negative, digits, exponent)
+}
+
+/// The shortest digit string that reads back as `v` (and, among those, the
+/// one nearest to `v`, ties to even, as Python's `repr` picks it), with the
+/// sign and the decimal exponent of the first digit.
+///
+/// Rust's `{:e}` gives the shortest length, but when two strings of that
+/// length both round-trip and are equally near (`…67.25` between `…67.2` and
+/// `…67.3`) it may pick the upper one. So the correctly rounded string of the
+/// same length, from `{:.Ne}`, is used whenever it also round-trips.
+fn shortest_digits(v: f64) -> (bool, String, i32) {
+    let shortest = format!("{v:e}");
+    let (negative, digits, exponent) = split_scientific(&shortest);
+    let nearest = format!("{v:.*e}", digits.len() - 1);
+    if nearest != shortest && nearest.parse::<f64>() == Ok(v) {
+        split_scientific(&nearest)
+    } else {
+        (negative, digits, exponent)
+    }
+}
+
+/// Formats an exponent the way C and Python do: a sign and at least two
+/// digits (`e+16`, `e-05`, `e+300`).
+fn exponent_suffix(exponent: i32) -> String {
+    let sign = if exponent < 0 { '-' } else { '+' };
+    format!("e{sign}{:02}", exponent.unsigned_abs())
+}
+
+/// Removes trailing zeros after the decimal point, then the point itself if
+/// nothing follows it, as `%g` does without the `#` flag.
+fn strip_fraction_zeros(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}
+
+/// Python's `repr(v)` (and `str(v)`) for a float.
+///
+/// Uses the shortest digit string that reads back as the same value. Fixed
+/// notation is used when the decimal exponent `e` (with `v = d.ddd × 10^e`)
+/// satisfies `-4 <= e < 16`, and always shows a fractional part (`1.0`,
+/// `100.0`); otherwise scientific notation with a signed exponent of at least
+/// two digits (`1e+16`, `1e-05`, `1.5e+300`). Non-finite values are `inf`,
+/// `-inf` and `nan`.
+///
+/// ```
+/// use charcoal_tools::pyfmt::repr;
+/// assert_eq!(repr(1.0), "1.0");
+/// assert_eq!(repr(1e16), "1e+16");
+/// assert_eq!(repr(0.0001), "0.0001");
+/// assert_eq!(repr(-0.0), "-0.0");
+/// ```
+pub fn repr(v: f64) -> String {
+    if let Some(s) = non_finite(v) {
+        return s.to_owned();
+    }
+    let (negative, digits, exponent) = shortest_digits(v);
+    let mut out = String::with_capacity(digits.len() + 8);
+    if negative {
+        out.push('-');
+    }
+    let n = digits.len();
+    if (-4..16).contains(&exponent) {
+        if exponent >= 0 {
+            // `exponent` is in 0..16 here, so the cast is lossless.
+            let int_len = exponent as usize + 1;
+            if n <= int_len {
+                out.push_str(&digits);
+                out.extend(std::iter::repeat_n('0', int_len - n));
+                out.push_str(".0");
+            } else {
+                out.push_str(&digits[..int_len]);
+                out.push('.');
+                out.push_str(&digits[int_len..]);
+            }
+        } else {
+            out.push_str("0.");
+            // `exponent` is in -4..0 here.
+            out.extend(std::iter::repeat_n('0', (-exponent - 1) as usize));
+            out.push_str(&digits);
+        }
+    } else {
+        out.push_str(&digits[..1]);
+        if n > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push_str(&exponent_suffix(exponent));
+    }
+    out
+}
+
+/// C's and Python's `'%.Pg' % v` (no width, no flags).
+///
+/// Follows C99: a precision of 0 counts as 1; with `X` the exponent that
+/// `%.{P-1}e` would print, fixed notation with `P - 1 - X` decimals is used
+/// when `P > X >= -4`, scientific notation with `P - 1` decimals otherwise;
+/// then trailing zeros and a trailing decimal point are removed. Digits are
+/// correctly rounded from the exact binary value, so large precisions
+/// (`%.35g`) print the exact decimal expansion as glibc does.
+///
+/// ```
+/// use charcoal_tools::pyfmt::percent_g;
+/// assert_eq!(percent_g(0.1, 6), "0.1");
+/// assert_eq!(percent_g(1e16, 6), "1e+16");
+/// assert_eq!(percent_g(0.1, 20), "0.10000000000000000555");
+/// ```
+pub fn percent_g(v: f64, precision: usize) -> String {
+    if let Some(s) = non_finite(v) {
+        return s.to_owned();
+    }
+    let precision = precision.max(1);
+    let scientific = format!("{v:.*e}", precision - 1);
+    let (mantissa, exponent) = scientific
+        .split_once('e')
+        .expect("Rust's {:e} output always contains an exponent");
+    let exponent: i32 = exponent
+        .parse()
+        .expect("Rust's {:e} exponent is a decimal integer");
+    let precision = i64::try_from(precision).unwrap_or(i64::MAX);
+    let exponent_wide = i64::from(exponent);
+    if (-4..precision).contains(&exponent_wide) {
+        // -4 <= exponent < precision, so this is at least 0.
+        let decimals = usize::try_from(precision - 1 - exponent_wide).unwrap_or(0);
+        strip_fraction_zeros(&format!("{v:.decimals$}")).to_owned()
+    } else {
+        let mut out = strip_fraction_zeros(mantissa).to_owned();
+        out.push_str(&exponent_suffix(exponent));
+        out
+    }
+}
+
+/// C's and Python's `'%W.Pg' % v`: [`percent_g`] right-aligned with spaces
+/// to at least `width` characters.
+///
+/// ```
+/// use charcoal_tools::pyfmt::percent_width_g;
+/// assert_eq!(percent_width_g(1.5, 6, 3), "   1.5");
+/// ```
+pub fn percent_width_g(v: f64, width: usize, precision: usize) -> String {
+    format!("{:>width$}", percent_g(v, precision))
+}
+
+/// C's and Python's `'%f' % v`: fixed notation with six decimals; `inf`,
+/// `-inf` and `nan` for non-finite values.
+///
+/// ```
+/// use charcoal_tools::pyfmt::percent_f;
+/// assert_eq!(percent_f(1.0 / 3.0), "0.333333");
+/// assert_eq!(percent_f(-0.0), "-0.000000");
+/// ```
+pub fn percent_f(v: f64) -> String {
+    match non_finite(v) {
+        Some(s) => s.to_owned(),
+        None => format!("{v:.6}"),
+    }
+}
+
+/// Python's `str(list)` for a list of floats and `None`s, such as the value
+/// list `whisper.fetch` returns: `[1.0, None, 2.5]`, or `[]` when empty.
+///
+/// ```
+/// use charcoal_tools::pyfmt::list_repr;
+/// assert_eq!(list_repr(&[Some(1.0), None, Some(2.5)]), "[1.0, None, 2.5]");
+/// assert_eq!(list_repr(&[]), "[]");
+/// ```
+pub fn list_repr(values: &[Option<f64>]) -> String {
+    let mut out = String::with_capacity(2 + values.len() * 8);
+    out.push('[');
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        match value {
+            Some(v) => out.push_str(&repr(*v)),
+            None => out.push_str("None"),
+        }
+    }
+    out.push(']');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    /// Debian's interpreter, not whatever `python3` is first on `PATH`.
+    const PYTHON: &str = "/usr/bin/python3";
+
+    /// Reads one `float.hex()` value (or `nan`/`inf`) per line; a line
+    /// starting with `list:` holds a comma-separated list of such values and
+    /// `None`s. Everything is read before anything is printed.
+    const SCRIPT: &str = r#"
+import sys
+out = []
+for line in sys.stdin.read().splitlines():
+    if line.startswith('list:'):
+        items = line[5:].split(',') if len(line) > 5 else []
+        out.append(str([None if s == 'None' else float.fromhex(s) for s in items]))
+    else:
+        v = float.fromhex(line)
+        out.append('\t'.join((repr(v), '%.35g' % v, '%10.35g' % v, '%g' % v, '%f' % v)))
+sys.stdout.write('\n'.join(out) + '\n')
+"#;
+
+    /// Runs `script` under the system Python with `input` on stdin and
+    /// returns its stdout.
+    fn run_python(script: &str, input: String) -> String {
+        let mut child = Command::new(PYTHON)
+            .args(["-I", "-c", script])
+            .env("LC_ALL", "C")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("these tests need {PYTHON}: {e}"));
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+        let output = child.wait_with_output().expect("python3 runs");
+        writer
+            .join()
+            .expect("writer thread")
+            .expect("write to python3");
+        assert!(
+            output.status.success(),
+            "python3 failed: {:?}",
+            output.status
+        );
+        String::from_utf8(output.stdout).expect("python3 prints UTF-8")
+    }
+
+    /// `float.hex()`-style spelling that `float.fromhex` reads back exactly.
+    fn to_py_hex(v: f64) -> String {
+        if v.is_nan() {
+            return "nan".to_owned();
+        }
+        if v.is_infinite() {
+            return if v > 0.0 { "inf" } else { "-inf" }.to_owned();
+        }
+        let bits = v.to_bits();
+        let sign = if bits >> 63 == 1 { "-" } else { "" };
+        let biased = ((bits >> 52) & 0x7ff) as i32;
+        let fraction = bits & ((1 << 52) - 1);
+        if biased == 0 {
+            format!("{sign}0x0.{fraction:013x}p-1022")
+        } else {
+            format!("{sign}0x1.{fraction:013x}p{}", biased - 1023)
+        }
+    }
+
+    /// SplitMix64: small, fixed-seed and good enough to spread bit patterns.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    fn special_values() -> Vec<f64> {
+        vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            2.0,
+            10.0,
+            100.0,
+            12345.0,
+            0.5,
+            1.5,
+            2.5,
+            9.5,
+            0.125,
+            1234565.0, // %g tie, rounds to even
+            1234575.0,
+            999999.5,
+            9999995.0,
+            1e15,
+            1e16,
+            1e17,
+            9007199254740993.0,
+            1e-4,
+            1e-5,
+            0.0001234,
+            0.00001234,
+            0.1,
+            0.2,
+            0.3,
+            1.0 / 3.0,
+            123456789.123,
+            5e-324,
+            -5e-324,
+            2.2250738585072014e-308,
+            2.225073858507201e-308,
+            f64::MAX,
+            f64::MIN,
+            f64::EPSILON,
+            1.5e300,
+            // Two shortest candidates, equally near: ...67.2 and ...67.3.
+            -1_136_438_326_395_567.0 - 0.25,
+            79_958_185_518_249.0 + 0.625,
+            -11_683_408_216_855.0 - 0.5625,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -f64::NAN,
+        ]
+    }
+
+    fn generated_values() -> Vec<f64> {
+        let mut rng = Rng(0x00c0_ffee_5eed_2026);
+        let mut values = special_values();
+        for i in 0..4000 {
+            let v = match i % 5 {
+                // Any bit pattern: mostly huge or tiny magnitudes, plus NaNs.
+                0 => f64::from_bits(rng.next()),
+                // Subnormals.
+                1 => f64::from_bits(rng.next() & 0x800f_ffff_ffff_ffff),
+                // Random mantissa, magnitude between 2^-40 and 2^60, where
+                // the fixed/scientific switch of every format lives.
+                2 => {
+                    let exponent = 1023 - 40 + rng.below(100);
+                    let bits = (rng.next() & 0x800f_ffff_ffff_ffff) | (exponent << 52);
+                    f64::from_bits(bits)
+                }
+                // Short decimals such as 0.05 or 1234.5e10.
+                3 => {
+                    let len = 1 + rng.below(8) as u32;
+                    let digits = rng.below(10u64.pow(len));
+                    let exponent = rng.below(44) as i32 - 22;
+                    format!("{digits}e{exponent}").parse().expect("valid float")
+                }
+                // Integers, including ties at the sixth significant digit.
+                _ => {
+                    let bits = 1 + rng.below(56);
+                    let n = rng.below(1 << bits);
+                    let n = if rng.below(2) == 0 {
+                        n
+                    } else {
+                        n / 10 * 10 + 5
+                    };
+                    n as f64
+                }
+            };
+            values.push(v);
+        }
+        values
+    }
+
+    #[test]
+    fn known_values() {
+        let cases: &[(f64, &str)] = &[
+            (1.0, "1.0"),
+            (100.0, "100.0"),
+            (1e15, "1000000000000000.0"),
+            (1e16, "1e+16"),
+            (1e-5, "1e-05"),
+            (0.0001, "0.0001"),
+            (-0.0, "-0.0"),
+            (1.5e300, "1.5e+300"),
+            (5e-324, "5e-324"),
+            (-1_136_438_326_395_567.0 - 0.25, "-1136438326395567.2"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (f64::NAN, "nan"),
+        ];
+        for (v, expected) in cases {
+            assert_eq!(repr(*v), *expected, "repr({v:?})");
+        }
+        assert_eq!(percent_g(0.0, 0), "0");
+        assert_eq!(percent_g(123456.0, 0), "1e+05");
+        assert_eq!(percent_g(1234565.0, 6), "1.23456e+06");
+        assert_eq!(percent_g(9.5, 1), "1e+01");
+        assert_eq!(percent_g(-0.0, 6), "-0");
+        assert_eq!(percent_g(0.0001, 6), "0.0001");
+        assert_eq!(percent_g(0.00001, 6), "1e-05");
+        assert_eq!(percent_g(-f64::NAN, 6), "nan");
+        assert_eq!(percent_width_g(f64::NEG_INFINITY, 6, 3), "  -inf");
+        assert_eq!(percent_width_g(123.0, 2, 3), "123");
+        assert_eq!(percent_f(f64::NAN), "nan");
+        assert_eq!(percent_f(2.5e-7), "0.000000");
+        assert_eq!(list_repr(&[None]), "[None]");
+    }
+
+    #[test]
+    fn matches_python() {
+        let values = generated_values();
+        let lists: Vec<Vec<Option<f64>>> = vec![
+            vec![],
+            vec![None],
+            vec![Some(1.0), None, Some(2.5)],
+            values.iter().take(40).map(|v| Some(*v)).collect(),
+            values
+                .iter()
+                .skip(100)
+                .take(30)
+                .enumerate()
+                .map(|(i, v)| (i % 3 != 0).then_some(*v))
+                .collect(),
+        ];
+
+        let mut input = String::new();
+        for v in &values {
+            input.push_str(&to_py_hex(*v));
+            input.push('\n');
+        }
+        for list in &lists {
+            let items: Vec<String> = list
+                .iter()
+                .map(|v| v.map_or_else(|| "None".to_owned(), to_py_hex))
+                .collect();
+            input.push_str("list:");
+            input.push_str(&items.join(","));
+            input.push('\n');
+        }
+
+        let output = run_python(SCRIPT, input);
+        let lines: Vec<&str> = output.lines().collect();
+        assert_eq!(lines.len(), values.len() + lists.len());
+
+        let mut failures = Vec::new();
+        for (v, line) in values.iter().zip(&lines) {
+            let expected: Vec<&str> = line.split('\t').collect();
+            let actual = [
+                repr(*v),
+                percent_g(*v, 35),
+                percent_width_g(*v, 10, 35),
+                percent_g(*v, 6),
+                percent_f(*v),
+            ];
+            let names = ["repr", "%.35g", "%10.35g", "%g", "%f"];
+            assert_eq!(expected.len(), actual.len(), "python line {line:?}");
+            for ((name, want), got) in names.iter().zip(&expected).zip(&actual) {
+                if want != got {
+                    failures.push(format!(
+                        "{name} of {} ({v:?}): python {want:?}, rust {got:?}",
+                        to_py_hex(*v)
+                    ));
+                }
+            }
+        }
+        for (list, line) in lists.iter().zip(&lines[values.len()..]) {
+            let got = list_repr(list);
+            if got != *line {
+                failures.push(format!("list: python {line:?}, rust {got:?}"));
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} mismatches, first ones:\n{}",
+            failures.len(),
+            failures[..failures.len().min(20)].join("\n")
+        );
+    }
+}

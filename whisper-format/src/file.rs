@@ -1,0 +1,784 @@
+//! An open whisper file: create, open, update, update_many, fetch and the
+//! header rewrites, with Python whisper 1.1's semantics.
+//!
+//! All data access goes through [`Whisper::read_at`] / [`Whisper::write_at`],
+//! which work either on a shared memory map (memmap2) or with pread/pwrite.
+//! Both are bounds-checked against the layout verified at open, so a hostile
+//! header can make a call fail but never read or write outside its archive.
+//!
+//! The map is the fast path for files a process keeps open and touches
+//! often. pread/pwrite is the safe path for one-shot access and for files
+//! other programs may truncate underneath us: a mapped page past a truncated
+//! end raises SIGBUS, a short pread is just an error.
+
+use std::fs::{File, OpenOptions as FsOpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use byteorder::{BigEndian, ByteOrder};
+use memmap2::{Mmap, MmapMut};
+
+use crate::aggregate::aggregate;
+use crate::error::{Error, IoContext, Result};
+use crate::header::{
+    Aggregation, ArchiveInfo, ArchiveSpec, Header, METADATA_SIZE, POINT_SIZE, validate_archive_list,
+};
+use crate::pyset::set_order;
+
+/// How to lay out the data area of a new file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Allocation {
+    /// Write zeros (whisper's default).
+    #[default]
+    Zeroed,
+    /// Seek to the end and write one byte: a sparse file.
+    Sparse,
+    /// `posix_fallocate` the data area (falls back to zeros where the
+    /// filesystem cannot).
+    Fallocate,
+}
+
+/// Options for [`create`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CreateOptions {
+    /// Fraction of known points needed to propagate (stored as f32).
+    pub x_files_factor: f32,
+    /// How lower archives are filled.
+    pub aggregation: Aggregation,
+    /// Data-area layout.
+    pub allocation: Allocation,
+    /// Hold an exclusive flock while writing (carbon's WHISPER_LOCK_WRITES).
+    pub lock: bool,
+}
+
+impl Default for CreateOptions {
+    fn default() -> Self {
+        CreateOptions {
+            x_files_factor: 0.5,
+            aggregation: Aggregation::Average,
+            allocation: Allocation::Zeroed,
+            lock: false,
+        }
+    }
+}
+
+/// How to access a file's data once open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Access {
+    /// pread/pwrite per access.
+    #[default]
+    Pread,
+    /// A shared memory map of the whole file.
+    Mmap,
+}
+
+/// Options for [`Whisper::open_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpenOptions {
+    /// Open for writing as well as reading.
+    pub write: bool,
+    /// Hold an exclusive flock during each write operation, so Python whisper
+    /// and carbon with locking enabled never interleave with us.
+    pub lock: bool,
+    /// pread/pwrite or mmap.
+    pub access: Access,
+}
+
+/// The result of a fetch: `values[i]` is the point at `from + i * step`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fetched {
+    /// First interval (exclusive lower bound of the request rounded up).
+    pub from: i64,
+    /// One step past the last interval.
+    pub until: i64,
+    /// Seconds per point of the archive read.
+    pub step: i64,
+    /// The values; None where the slot is empty or stale.
+    pub values: Vec<Option<f64>>,
+}
+
+impl Fetched {
+    /// (timestamp, value) pairs of the known values.
+    pub fn points(&self) -> impl Iterator<Item = (i64, f64)> + '_ {
+        (self.from..)
+            .step_by(self.step.max(1) as usize)
+            .zip(self.values.iter())
+            .filter_map(|(t, v)| v.map(|v| (t, v)))
+    }
+}
+
+enum Backing {
+    Pread,
+    Map(MmapMut),
+    MapRead(Mmap),
+}
+
+/// An open whisper file.
+pub struct Whisper {
+    path: PathBuf,
+    file: File,
+    header: Header,
+    backing: Backing,
+    len: u64,
+    lock: bool,
+}
+
+impl std::fmt::Debug for Whisper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Whisper")
+            .field("path", &self.path)
+            .field("header", &self.header)
+            .field("len", &self.len)
+            .field("mmap", &!matches!(self.backing, Backing::Pread))
+            .finish()
+    }
+}
+
+/// Reads just the header of a file.
+pub fn info(path: &Path) -> Result<Header> {
+    let file = File::open(path).at(path)?;
+    read_header(&file, path)
+}
+
+fn read_header(file: &File, path: &Path) -> Result<Header> {
+    let mut meta = [0u8; METADATA_SIZE];
+    let n = read_full(file, 0, &mut meta).at(path)?;
+    let (_, count) = Header::parse_metadata(&meta[..n], path)?;
+    // Never trust the count for an allocation: read what the file holds.
+    let want = Header::size_for(count.min(1 << 20) as usize);
+    let mut bytes = vec![0u8; want];
+    let n = read_full(file, 0, &mut bytes).at(path)?;
+    Header::parse(&bytes[..n], path)
+}
+
+/// Like `read_exact_at` but returns how much was there instead of failing.
+fn read_full(file: &File, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match file.read_at(&mut buf[done..], offset + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+/// Creates a new file (whisper's `create`): validates and sorts the archive
+/// list, refuses an existing path, writes the header and the data area.
+/// A failure part-way removes the half-written file.
+pub fn create(path: &Path, archives: &[ArchiveSpec], opts: &CreateOptions) -> Result<()> {
+    let mut archives = archives.to_vec();
+    validate_archive_list(&mut archives)?;
+    check_xff(f64::from(opts.x_files_factor))?;
+    let file = match FsOpenOptions::new().write(true).create_new(true).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::AlreadyExists(path.to_path_buf()));
+        }
+        Err(e) => return Err(e).at(path),
+    };
+    let result = (|| {
+        if opts.lock {
+            file.lock().at(path)?;
+        }
+        let header = Header::for_archives(&archives, opts.aggregation, opts.x_files_factor);
+        write_new_file(&file, &header, opts.allocation).at(path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    result
+}
+
+fn write_new_file(file: &File, header: &Header, allocation: Allocation) -> std::io::Result<()> {
+    let head = header.encode();
+    file.write_all_at(&head, 0)?;
+    let start = head.len() as u64;
+    let end = header.data_end();
+    if end <= start {
+        return Ok(());
+    }
+    match allocation {
+        Allocation::Fallocate
+            if rustix::fs::fallocate(
+                file,
+                rustix::fs::FallocateFlags::empty(),
+                start,
+                end - start,
+            )
+            .is_ok() => {}
+        Allocation::Sparse => file.write_all_at(&[0], end - 1)?,
+        _ => {
+            // pwrite keeps no file position, so each chunk names its offset.
+            let zeros = vec![0u8; 1 << 16];
+            let mut at = start;
+            while at < end {
+                let n = (end - at).min(zeros.len() as u64) as usize;
+                file.write_all_at(&zeros[..n], at)?;
+                at += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_xff(xff: f64) -> Result<()> {
+    if !(0.0..=1.0).contains(&xff) {
+        return Err(Error::InvalidXFilesFactor(xff.to_string()));
+    }
+    Ok(())
+}
+
+fn align(t: i64, step: i64) -> i64 {
+    t - t.rem_euclid(step)
+}
+
+fn to_u32(t: i64) -> Result<u32> {
+    u32::try_from(t).map_err(|_| Error::TimestampOutOfRange(t))
+}
+
+impl Whisper {
+    /// Opens an existing file for reading and writing, pread/pwrite, no lock.
+    pub fn open(path: &Path) -> Result<Whisper> {
+        Self::open_with(
+            path,
+            OpenOptions {
+                write: true,
+                ..OpenOptions::default()
+            },
+        )
+    }
+
+    /// Opens an existing file for reading only.
+    pub fn open_read(path: &Path) -> Result<Whisper> {
+        Self::open_with(path, OpenOptions::default())
+    }
+
+    /// Opens an existing file with explicit options. The header is read and
+    /// checked (layout within the file) before anything else.
+    pub fn open_with(path: &Path, opts: OpenOptions) -> Result<Whisper> {
+        let file = FsOpenOptions::new()
+            .read(true)
+            .write(opts.write)
+            .open(path)
+            .at(path)?;
+        let len = file.metadata().at(path)?.len();
+        let header = read_header(&file, path)?;
+        header.check_layout(len, path)?;
+        let backing = match opts.access {
+            Access::Pread => Backing::Pread,
+            Access::Mmap => {
+                // SAFETY: the map is only read and written through bounds-checked
+                // slices; whisper files are not truncated in place by whisper,
+                // carbon or the whisper scripts (resize renames a new file over).
+                let mut map = memmap2::MmapOptions::new();
+                map.len(len as usize);
+                if opts.write {
+                    Backing::Map(unsafe { map.map_mut(&file) }.at(path)?)
+                } else {
+                    Backing::MapRead(unsafe { map.map(&file) }.at(path)?)
+                }
+            }
+        };
+        Ok(Whisper {
+            path: path.to_path_buf(),
+            file,
+            header,
+            backing,
+            len,
+            lock: opts.lock,
+        })
+    }
+
+    /// The decoded header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The path it was opened with.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file's size when opened.
+    pub fn file_len(&self) -> u64 {
+        self.len
+    }
+
+    /// The underlying file (for fsync, metadata).
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Flushes written data to disk (msync for a map, fsync for the file).
+    pub fn sync(&self) -> Result<()> {
+        if let Backing::Map(map) = &self.backing {
+            map.flush().at(&self.path)?;
+        }
+        self.file.sync_data().at(&self.path)
+    }
+
+    /// Reads `buf.len()` bytes at `offset`. Out of range or short is an error.
+    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let end = offset
+            .checked_add(buf.len() as u64)
+            .filter(|&e| e <= self.len)
+            .ok_or_else(|| self.past_end(offset, buf.len()))?;
+        match &self.backing {
+            Backing::Map(map) => {
+                buf.copy_from_slice(&map[offset as usize..end as usize]);
+                Ok(())
+            }
+            Backing::MapRead(map) => {
+                buf.copy_from_slice(&map[offset as usize..end as usize]);
+                Ok(())
+            }
+            Backing::Pread => {
+                let n = read_full(&self.file, offset, buf).at(&self.path)?;
+                if n < buf.len() {
+                    return Err(self.past_end(offset, buf.len()));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes `buf` at `offset`, which must lie inside the file.
+    pub fn write_at(&mut self, offset: u64, buf: &[u8]) -> Result<()> {
+        let end = offset
+            .checked_add(buf.len() as u64)
+            .filter(|&e| e <= self.len)
+            .ok_or_else(|| self.past_end(offset, buf.len()))?;
+        match &mut self.backing {
+            Backing::Map(map) => {
+                map[offset as usize..end as usize].copy_from_slice(buf);
+                Ok(())
+            }
+            Backing::Pread => self.file.write_all_at(buf, offset).at(&self.path),
+            Backing::MapRead(_) => Err(Error::Io {
+                path: self.path.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    "file opened read-only",
+                ),
+            }),
+        }
+    }
+
+    fn past_end(&self, offset: u64, len: usize) -> Error {
+        Error::Io {
+            path: self.path.clone(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "{len} bytes at offset {offset} lie past the end of the file ({} bytes)",
+                    self.len
+                ),
+            ),
+        }
+    }
+
+    fn with_lock<T>(&mut self, op: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        if !self.lock {
+            return op(self);
+        }
+        self.file.lock().at(&self.path)?;
+        let result = op(self);
+        let unlocked = self.file.unlock().at(&self.path);
+        let value = result?;
+        unlocked?;
+        Ok(value)
+    }
+
+    /// The timestamp stored in an archive's first slot: 0 for an archive
+    /// never written, else the interval every slot position is anchored to.
+    fn base(&self, archive: &ArchiveInfo) -> Result<i64> {
+        let mut b = [0u8; 4];
+        self.read_at(u64::from(archive.offset), &mut b)?;
+        Ok(i64::from(BigEndian::read_u32(&b)))
+    }
+
+    /// Byte offset of `interval` in the ring anchored at `base`.
+    fn slot_offset(archive: &ArchiveInfo, base: i64, interval: i64) -> u64 {
+        let distance = (interval - base).div_euclid(archive.step());
+        let bytes = (distance * POINT_SIZE as i64).rem_euclid(archive.size() as i64);
+        u64::from(archive.offset) + bytes as u64
+    }
+
+    /// Reads ring bytes from `first` up to `last` the way whisper does: one
+    /// read when `first < last`, else to the end of the archive and on from
+    /// its start (a whole lap when they are equal).
+    fn read_ring(&self, archive: &ArchiveInfo, first: u64, last: u64) -> Result<Vec<u8>> {
+        let start = u64::from(archive.offset);
+        let end = start + archive.size();
+        if first < last {
+            let mut buf = vec![0u8; (last - first) as usize];
+            self.read_at(first, &mut buf)?;
+            Ok(buf)
+        } else {
+            let head = (end - first) as usize;
+            let mut buf = vec![0u8; head + (last - start) as usize];
+            self.read_at(first, &mut buf[..head])?;
+            self.read_at(start, &mut buf[head..])?;
+            Ok(buf)
+        }
+    }
+
+    /// Writes consecutive points from `offset`, wrapping to the start of the
+    /// archive at its end. Whisper writes the wrapped tail in one piece (past
+    /// the archive if a run is longer than the ring); we keep wrapping, so a
+    /// run never leaves its archive.
+    fn write_ring(&mut self, archive: &ArchiveInfo, offset: u64, bytes: &[u8]) -> Result<()> {
+        let start = u64::from(archive.offset);
+        let end = start + archive.size();
+        let mut at = offset;
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let n = rest.len().min((end - at) as usize);
+            self.write_at(at, &rest[..n])?;
+            rest = &rest[n..];
+            at = start;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn write_point(
+        &mut self,
+        archive: &ArchiveInfo,
+        interval: i64,
+        value: f64,
+    ) -> Result<()> {
+        let base = self.base(archive)?;
+        let offset = if base == 0 {
+            u64::from(archive.offset)
+        } else {
+            Self::slot_offset(archive, base, interval)
+        };
+        let mut p = [0u8; POINT_SIZE];
+        encode_point(&mut p, to_u32(interval)?, value);
+        self.write_at(offset, &p)
+    }
+
+    /// Stores one point (whisper's `update`): rejects a timestamp in the future
+    /// or at least maxRetention old, writes the best archive that covers it and
+    /// propagates down until a propagation does not write.
+    pub fn update(&mut self, value: f64, timestamp: i64, now: i64) -> Result<()> {
+        self.with_lock(|w| {
+            let age = now - timestamp;
+            if !(age < i64::from(w.header.max_retention) && age >= 0) {
+                return Err(Error::TimestampNotCovered);
+            }
+            let archives = w.header.archives.clone();
+            let Some(i) = archives.iter().position(|a| a.retention() >= age) else {
+                return Err(Error::TimestampNotCovered);
+            };
+            let interval = align(timestamp, archives[i].step());
+            w.write_point(&archives[i], interval, value)?;
+            let mut higher = archives[i];
+            for lower in &archives[i + 1..] {
+                if !w.propagate(interval, &higher, lower)? {
+                    break;
+                }
+                higher = *lower;
+            }
+            Ok(())
+        })
+    }
+
+    /// Stores many points (whisper's `update_many`, what carbon calls): newest
+    /// first, each into the best archive that still covers its age; points
+    /// older than every archive are dropped, future points go to the first
+    /// archive. Among equal timestamps the first given wins; within one step
+    /// the latest timestamp wins.
+    pub fn update_many(&mut self, points: &[(i64, f64)], now: i64) -> Result<()> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        if let Some(&(t, _)) = points.iter().find(|(t, _)| u32::try_from(*t).is_err()) {
+            return Err(Error::TimestampOutOfRange(t));
+        }
+        let mut points = points.to_vec();
+        points.sort_by_key(|p| std::cmp::Reverse(p.0));
+        self.with_lock(|w| {
+            let archives = w.header.archives.clone();
+            let mut current = 0;
+            let mut batch: Vec<(i64, f64)> = Vec::new();
+            'points: for &point in &points {
+                let age = now - point.0;
+                while archives[current].retention() < age {
+                    if !batch.is_empty() {
+                        batch.reverse();
+                        w.archive_update_many(&archives[current], &batch)?;
+                        batch.clear();
+                    }
+                    current += 1;
+                    if current == archives.len() {
+                        break 'points;
+                    }
+                }
+                batch.push(point);
+            }
+            if current < archives.len() && !batch.is_empty() {
+                batch.reverse();
+                w.archive_update_many(&archives[current], &batch)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Writes chronologically ordered points into one archive and propagates
+    /// them (whisper's `__archive_update_many`).
+    pub(crate) fn archive_update_many(
+        &mut self,
+        archive: &ArchiveInfo,
+        points: &[(i64, f64)],
+    ) -> Result<()> {
+        let step = archive.step();
+        let aligned: Vec<(i64, f64)> = points.iter().map(|&(t, v)| (align(t, step), v)).collect();
+
+        // Runs of consecutive intervals, each written in one piece. Only the
+        // last of several points in one interval counts. Whisper treats a
+        // previous interval of 0 as "no previous", so we do too.
+        let mut runs: Vec<(i64, Vec<u8>)> = Vec::new();
+        let mut previous: Option<i64> = None;
+        let mut run: Vec<u8> = Vec::new();
+        for (i, &(interval, value)) in aligned.iter().enumerate() {
+            if aligned.get(i + 1).is_some_and(|next| next.0 == interval) {
+                continue;
+            }
+            let mut p = [0u8; POINT_SIZE];
+            encode_point(&mut p, to_u32(interval)?, value);
+            match previous {
+                Some(prev) if prev != 0 && interval != prev + step => {
+                    let n = (run.len() / POINT_SIZE) as i64;
+                    runs.push((prev - step * (n - 1), std::mem::take(&mut run)));
+                }
+                _ => {}
+            }
+            run.extend_from_slice(&p);
+            previous = Some(interval);
+        }
+        if let Some(prev) = previous {
+            let n = (run.len() / POINT_SIZE) as i64;
+            runs.push((prev - step * (n - 1), run));
+        }
+
+        let mut base = self.base(archive)?;
+        if base == 0 {
+            base = runs[0].0;
+        }
+        for (start, bytes) in &runs {
+            let offset = Self::slot_offset(archive, base, *start);
+            self.write_ring(archive, offset, bytes)?;
+        }
+
+        let lowers: Vec<ArchiveInfo> = self
+            .header
+            .archives
+            .iter()
+            .filter(|a| a.seconds_per_point > archive.seconds_per_point)
+            .copied()
+            .collect();
+        let mut higher = *archive;
+        for lower in &lowers {
+            let intervals = set_order(aligned.iter().map(|&(t, _)| align(t, lower.step()) as u64));
+            let mut wrote = false;
+            for interval in intervals {
+                if self.propagate(interval as i64, &higher, lower)? {
+                    wrote = true;
+                }
+            }
+            if !wrote {
+                break;
+            }
+            higher = *lower;
+        }
+        Ok(())
+    }
+
+    /// Aggregates the higher-archive slots under the lower interval holding
+    /// `timestamp` into that lower slot, if enough of them are known.
+    fn propagate(
+        &mut self,
+        timestamp: i64,
+        higher: &ArchiveInfo,
+        lower: &ArchiveInfo,
+    ) -> Result<bool> {
+        let lower_start = align(timestamp, lower.step());
+        let higher_base = self.base(higher)?;
+        let first = if higher_base == 0 {
+            u64::from(higher.offset)
+        } else {
+            Self::slot_offset(higher, higher_base, lower_start)
+        };
+        let count = lower.step() / higher.step();
+        let relative_first = first - u64::from(higher.offset);
+        let relative_last = (relative_first + count as u64 * POINT_SIZE as u64) % higher.size();
+        let last = relative_last + u64::from(higher.offset);
+        let bytes = self.read_ring(higher, first, last)?;
+
+        let mut neighbors: Vec<Option<f64>> = Vec::with_capacity(bytes.len() / POINT_SIZE);
+        let mut expected = lower_start;
+        for p in bytes.chunks_exact(POINT_SIZE) {
+            let (t, v) = decode_point(p);
+            neighbors.push((i64::from(t) == expected).then_some(v));
+            expected += higher.step();
+        }
+        let known: Vec<f64> = neighbors.iter().flatten().copied().collect();
+        if known.is_empty() {
+            return Ok(false);
+        }
+        let known_fraction = known.len() as f64 / neighbors.len() as f64;
+        if known_fraction < self.header.xff() {
+            return Ok(false);
+        }
+        let value = aggregate(self.header.aggregation, &known, &neighbors);
+        self.write_point(lower, lower_start, value)?;
+        Ok(true)
+    }
+
+    /// Reads a time range (whisper's `fetch`): the range is clamped to what the
+    /// file retains, the first archive that covers `from` is read, and slots
+    /// in `(from, until]` come back on the archive's grid. None when the range
+    /// is entirely in the future or entirely past retention.
+    pub fn fetch(&self, from: i64, until: i64, now: i64) -> Result<Option<Fetched>> {
+        self.fetch_inner(from, until, now, None)
+    }
+
+    /// Like [`Whisper::fetch`] but reads the archive with the given
+    /// seconds per point (whisper's `archiveToSelect`).
+    pub fn fetch_granularity(
+        &self,
+        from: i64,
+        until: i64,
+        now: i64,
+        seconds_per_point: u32,
+    ) -> Result<Option<Fetched>> {
+        self.fetch_inner(from, until, now, Some(seconds_per_point))
+    }
+
+    fn fetch_inner(
+        &self,
+        from: i64,
+        until: i64,
+        now: i64,
+        granularity: Option<u32>,
+    ) -> Result<Option<Fetched>> {
+        if from > until {
+            return Err(Error::InvalidTimeInterval { from, until });
+        }
+        let oldest = now - i64::from(self.header.max_retention);
+        if from > now || until < oldest {
+            return Ok(None);
+        }
+        let from = from.max(oldest);
+        let until = until.min(now);
+        let age = now - from;
+        let archives = &self.header.archives;
+        let archive = match granularity.filter(|&g| g != 0) {
+            Some(g) => archives
+                .iter()
+                .find(|a| a.seconds_per_point == g)
+                .ok_or(Error::InvalidGranularity(g))?,
+            None => archives
+                .iter()
+                .find(|a| a.retention() >= age)
+                .unwrap_or(&archives[archives.len() - 1]),
+        };
+        self.archive_fetch(archive, from, until).map(Some)
+    }
+
+    /// Reads `(from, until]` of one archive, without retention checks
+    /// (whisper's `__archive_fetch`).
+    pub fn archive_fetch(&self, archive: &ArchiveInfo, from: i64, until: i64) -> Result<Fetched> {
+        let step = archive.step();
+        let from_interval = align(from, step) + step;
+        let mut until_interval = align(until, step) + step;
+        if from_interval == until_interval {
+            until_interval += step;
+        }
+        let base = self.base(archive)?;
+        let mut fetched = Fetched {
+            from: from_interval,
+            until: until_interval,
+            step,
+            values: Vec::new(),
+        };
+        if base == 0 {
+            let n = (until_interval - from_interval).div_euclid(step).max(0);
+            fetched.values = vec![None; n as usize];
+            return Ok(fetched);
+        }
+        let first = Self::slot_offset(archive, base, from_interval);
+        let last = Self::slot_offset(archive, base, until_interval);
+        let bytes = self.read_ring(archive, first, last)?;
+        fetched.values.reserve(bytes.len() / POINT_SIZE);
+        let mut expected = from_interval;
+        for p in bytes.chunks_exact(POINT_SIZE) {
+            let (t, v) = decode_point(p);
+            fetched.values.push((i64::from(t) == expected).then_some(v));
+            expected += step;
+        }
+        Ok(fetched)
+    }
+
+    /// Rewrites the aggregation method and, if given, the xFilesFactor
+    /// (whisper's `setAggregationMethod`). Returns the old method.
+    pub fn set_aggregation(
+        &mut self,
+        aggregation: Option<Aggregation>,
+        x_files_factor: Option<f64>,
+    ) -> Result<(Aggregation, f32)> {
+        if let Some(x) = x_files_factor {
+            check_xff(x)?;
+        }
+        self.with_lock(|w| {
+            let old = (w.header.aggregation, w.header.x_files_factor);
+            let mut header = w.header.clone();
+            if let Some(a) = aggregation {
+                header.aggregation = a;
+            }
+            if let Some(x) = x_files_factor {
+                header.x_files_factor = x as f32;
+            }
+            // Only the 16 metadata bytes change; the archive count written is
+            // the one read, as whisper does.
+            let meta = header.encode_metadata();
+            w.write_at(0, &meta)?;
+            w.header = header;
+            Ok(old)
+        })
+    }
+
+    /// Reads slot `index` of an archive as it is stored.
+    pub fn raw_point(&self, archive: &ArchiveInfo, index: u32) -> Result<(u32, f64)> {
+        let mut p = [0u8; POINT_SIZE];
+        self.read_at(
+            u64::from(archive.offset) + u64::from(index) * POINT_SIZE as u64,
+            &mut p,
+        )?;
+        Ok(decode_point(&p))
+    }
+
+    /// Reads a whole archive's slots in physical order into `out`.
+    pub fn raw_archive(&self, archive: &ArchiveInfo, out: &mut Vec<u8>) -> Result<()> {
+        out.resize(archive.size() as usize, 0);
+        self.read_at(u64::from(archive.offset), out)
+    }
+}
+
+/// Encodes a point as stored: big-endian u32 timestamp, big-endian f64.
+pub fn encode_point(out: &mut [u8], timestamp: u32, value: f64) {
+    BigEndian::write_u32(&mut out[0..4], timestamp);
+    BigEndian::write_f64(&mut out[4..12], value);
+}
+
+/// Decodes a stored point.
+pub fn decode_point(p: &[u8]) -> (u32, f64) {
+    (
+        BigEndian::read_u32(&p[0..4]),
+        BigEndian::read_f64(&p[4..12]),
+    )
+}

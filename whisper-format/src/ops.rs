@@ -1,0 +1,313 @@
+//! Operations across two files: merge, diff, fill and the data copy of a
+//! resize, with the semantics of whisper's library calls and scripts.
+
+use crate::aggregate::aggregate;
+use crate::error::{Error, Result};
+use crate::file::{Fetched, Whisper};
+use crate::header::{Aggregation, ArchiveInfo};
+
+fn same_archives(a: &Whisper, b: &Whisper, op: &'static str) -> Result<()> {
+    if a.header().archives != b.header().archives {
+        return Err(Error::UnalikeArchives {
+            a: a.path().to_path_buf(),
+            b: b.path().to_path_buf(),
+            op,
+        });
+    }
+    Ok(())
+}
+
+/// The archives sorted by retention, shortest first (stable, as Python's sort).
+fn by_retention(w: &Whisper) -> Vec<ArchiveInfo> {
+    let mut archives = w.header().archives.clone();
+    archives.sort_by_key(|a| a.retention());
+    archives
+}
+
+/// Copies every known point of `from` into `to` (whisper's `merge`):
+/// archive by archive, shortest retention first, overwriting what `to` holds
+/// at those timestamps. Both files must have the same archives.
+pub fn merge(
+    from: &Whisper,
+    to: &mut Whisper,
+    time_from: Option<i64>,
+    time_to: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    same_archives(from, to, "merging")?;
+    let until = time_to.unwrap_or(now);
+    let start = time_from.unwrap_or(0);
+    if until < start {
+        return Err(Error::InvalidConfiguration(
+            "time_to must be >= time_from".into(),
+        ));
+    }
+    for archive in by_retention(from) {
+        let oldest = now - archive.retention();
+        if until < oldest {
+            continue;
+        }
+        let fetched = from.archive_fetch(&archive, start.max(oldest), until)?;
+        let points: Vec<(i64, f64)> = fetched.points().collect();
+        if points.is_empty() {
+            continue;
+        }
+        to.archive_update_many(&archive, &points)?;
+    }
+    Ok(())
+}
+
+/// One archive's differences, as whisper's `diff` reports them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchiveDiff {
+    /// Position in the retention-sorted archive list.
+    pub index: usize,
+    /// (timestamp, value in a, value in b) where they differ.
+    pub points: Vec<(i64, Option<f64>, Option<f64>)>,
+    /// How many points were compared.
+    pub total: usize,
+}
+
+/// Compares two files with the same archives (whisper's `diff`). Points where
+/// both are unknown are skipped; with `ignore_empty`, points where either is.
+/// Each archive is compared up to the start of the previous (finer) one.
+pub fn diff(
+    a: &Whisper,
+    b: &Whisper,
+    ignore_empty: bool,
+    until_time: Option<i64>,
+    now: i64,
+) -> Result<Vec<ArchiveDiff>> {
+    same_archives(a, b, "diffing")?;
+    // `if until_time:` in Python: 0 means "not given".
+    let mut until = until_time.filter(|&t| t != 0).unwrap_or(now);
+    let mut out = Vec::new();
+    for (index, archive) in by_retention(a).iter().enumerate() {
+        let start = now - archive.retention();
+        let fa = a.archive_fetch(archive, start, until)?;
+        let fb = b.archive_fetch(archive, start, until)?;
+        let first = fa.from.min(fb.from);
+        let last = fa.until.max(fb.until);
+        let step = fa.step.min(fb.step);
+        let n = (last - first).div_euclid(step).max(0) as usize;
+        let mut compared = Vec::new();
+        for s in 0..n {
+            let va = fa.values.get(s).copied().flatten();
+            let vb = fb.values.get(s).copied().flatten();
+            let keep = if ignore_empty {
+                va.is_some() && vb.is_some()
+            } else {
+                va.is_some() || vb.is_some()
+            };
+            if keep {
+                compared.push((first + s as i64 * step, va, vb));
+            }
+        }
+        let total = compared.len();
+        // Python's `!=`: NaN differs from itself, as here.
+        let points = compared
+            .into_iter()
+            .filter(|(_, va, vb)| va != vb)
+            .collect();
+        out.push(ArchiveDiff {
+            index,
+            points,
+            total,
+        });
+        until = until.min(start);
+    }
+    Ok(out)
+}
+
+/// Fills the gaps of `dst` from `src` without overwriting known points
+/// (the `whisper-fill` script). As in the script, a zero counts as a gap.
+pub fn fill(src: &Whisper, dst: &mut Whisper, now: i64) -> Result<()> {
+    let mut start_from = now;
+    for archive in by_retention(dst) {
+        let from_time = now - archive.retention();
+        if from_time >= start_from {
+            continue;
+        }
+        let Some(fetched) = dst.fetch(from_time, start_from, now)? else {
+            start_from = from_time;
+            continue;
+        };
+        let (mut start, end, step) = (fetched.from, fetched.until, fetched.step);
+        let mut gap_start: Option<i64> = None;
+        for v in &fetched.values {
+            // Python truthiness: None and 0.0 are "empty", NaN is not.
+            let present = v.is_some_and(|x| x != 0.0);
+            let in_gap = gap_start.is_some_and(|g| g != 0);
+            if !present && !in_gap {
+                gap_start = Some(start);
+            } else if present && in_gap {
+                let g = gap_start.unwrap_or(0);
+                if start - g > archive.step() {
+                    fill_range(src, dst, g - step, start, now)?;
+                }
+                gap_start = None;
+            } else if in_gap && start == end - step {
+                fill_range(src, dst, gap_start.unwrap_or(0) - step, start, now)?;
+            }
+            start += step;
+        }
+        start_from = from_time;
+    }
+    Ok(())
+}
+
+fn fill_range(
+    src: &Whisper,
+    dst: &mut Whisper,
+    tstart: i64,
+    mut tstop: i64,
+    now: i64,
+) -> Result<()> {
+    let src_time = now - i64::from(src.header().max_retention);
+    if tstart < src_time && tstop < src_time {
+        return Ok(());
+    }
+    for archive in by_retention(src) {
+        let rtime = now - archive.retention();
+        if tstop <= rtime {
+            continue;
+        }
+        let from_time = rtime.max(tstart);
+        if let Some(fetched) = src.fetch(from_time, tstop, now)? {
+            let points: Vec<(i64, f64)> = fetched.points().collect();
+            dst.update_many(&points, now)?;
+        }
+        tstop = from_time;
+        if tstart == tstop {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// How a resize moves data into the new layout.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ResizeMode {
+    /// `update_many` every known point of each old archive, coarsest first,
+    /// so finer data overwrites coarser (whisper-resize without
+    /// `--aggregate`).
+    Copy,
+    /// Build one timeline of the old points (the finest archive wins where
+    /// archives overlap) and aggregate it into each new archive's buckets
+    /// with `aggregation` and the xFilesFactor rule (`--aggregate`).
+    Aggregate {
+        /// Method used for the buckets.
+        aggregation: Aggregation,
+        /// Fraction of known points a bucket needs.
+        x_files_factor: f64,
+    },
+}
+
+/// What [`resize_copy`] reports as it goes: points done, points to do.
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+
+/// Reads every old archive as whisper-resize does: from
+/// `now - retention + step` to `now`, coarsest archive first.
+pub fn read_for_resize(old: &Whisper, now: i64) -> Result<Vec<Fetched>> {
+    let mut archives = old.header().archives.clone();
+    archives.sort_by_key(|a| std::cmp::Reverse(a.seconds_per_point));
+    let mut out = Vec::with_capacity(archives.len());
+    for a in &archives {
+        let from = now - a.retention() + a.step();
+        if let Some(f) = old.fetch(from, now, now)? {
+            out.push(f);
+        }
+    }
+    Ok(out)
+}
+
+/// Copies the data of `old` (as read by [`read_for_resize`]) into the new,
+/// empty file `new`.
+pub fn resize_copy(
+    old: &[Fetched],
+    new: &mut Whisper,
+    mode: ResizeMode,
+    now: i64,
+    progress: Progress<'_>,
+) -> Result<()> {
+    let total: u64 = old.iter().map(|f| f.values.len() as u64).sum();
+    let mut done = 0;
+    match mode {
+        ResizeMode::Copy => {
+            for fetched in old {
+                let points: Vec<(i64, f64)> = fetched.points().collect();
+                new.update_many(&points, now)?;
+                done += fetched.values.len() as u64;
+                progress(done, total);
+            }
+        }
+        ResizeMode::Aggregate {
+            aggregation,
+            x_files_factor,
+        } => {
+            let timeline = finest_timeline(old);
+            let archives = new.header().archives.clone();
+            for archive in &archives {
+                let step = archive.step();
+                let mut bucket = (now - archive.retention()).div_euclid(step) * step;
+                let end = now - now.rem_euclid(step) + step;
+                let mut points = Vec::new();
+                let mut lo = timeline.partition_point(|&(t, _)| t < bucket);
+                while bucket < end {
+                    let hi = lo + timeline[lo..].partition_point(|&(t, _)| t < bucket + step);
+                    let values: Vec<Option<f64>> =
+                        timeline[lo..hi].iter().map(|&(_, v)| v).collect();
+                    let known: Vec<f64> = values.iter().flatten().copied().collect();
+                    if !known.is_empty()
+                        && known.len() as f64 / values.len() as f64 >= x_files_factor
+                    {
+                        points.push((bucket, aggregate(aggregation, &known, &values)));
+                    }
+                    lo = hi;
+                    bucket += step;
+                }
+                new.write_archive_points(archive, &points)?;
+                done += total / archives.len() as u64;
+                progress(done.min(total), total);
+            }
+            progress(total, total);
+        }
+    }
+    Ok(())
+}
+
+/// Merges fetched archives into one sorted timeline where, for every time,
+/// the finest archive that covers it supplies the slots.
+fn finest_timeline(old: &[Fetched]) -> Vec<(i64, Option<f64>)> {
+    let mut by_step: Vec<&Fetched> = old.iter().collect();
+    by_step.sort_by_key(|f| f.step);
+    let mut out: Vec<(i64, Option<f64>)> = Vec::new();
+    let mut covered_from = i64::MAX;
+    for f in by_step {
+        let slots: Vec<(i64, Option<f64>)> = (0..f.values.len())
+            .map(|i| (f.from + i as i64 * f.step, f.values[i]))
+            .take_while(|&(t, _)| t < covered_from)
+            .collect();
+        if let Some(&(first, _)) = slots.first() {
+            covered_from = covered_from.min(first.max(f.from));
+        }
+        out.extend(slots);
+    }
+    out.sort_by_key(|&(t, _)| t);
+    out
+}
+
+impl Whisper {
+    /// Writes points into one archive at their slots, without propagating
+    /// (each archive of an aggregating resize is computed from the raw data).
+    pub(crate) fn write_archive_points(
+        &mut self,
+        archive: &ArchiveInfo,
+        points: &[(i64, f64)],
+    ) -> Result<()> {
+        for &(t, v) in points {
+            self.write_point(archive, t, v)?;
+        }
+        Ok(())
+    }
+}
