@@ -23,7 +23,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::header::{
     Aggregation, ArchiveInfo, ArchiveSpec, Header, METADATA_SIZE, POINT_SIZE, validate_archive_list,
 };
-use crate::pyset::set_order;
+use crate::pyset::Table as PySet;
 
 /// How to lay out the data area of a new file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -82,6 +82,13 @@ pub struct OpenOptions {
     pub lock: bool,
     /// pread/pwrite or mmap.
     pub access: Access,
+}
+
+/// The coarser intervals a batch touched, per coarser archive, kept as the
+/// CPython set whisper builds so they are propagated in the same order.
+#[derive(Debug)]
+pub(crate) struct Touched {
+    lowers: Vec<(ArchiveInfo, PySet)>,
 }
 
 /// The result of a fetch: `values[i]` is the point at `from + i * step`.
@@ -535,8 +542,47 @@ impl Whisper {
         archive: &ArchiveInfo,
         points: &[(i64, f64)],
     ) -> Result<()> {
+        let mut touched = self.touched(archive);
+        self.write_runs(archive, points, &mut touched)?;
+        self.propagate_touched(archive, touched)
+    }
+
+    /// An empty record of the coarser intervals a batch into `archive` touches.
+    pub(crate) fn touched(&self, archive: &ArchiveInfo) -> Touched {
+        Touched {
+            lowers: self
+                .header
+                .archives
+                .iter()
+                .filter(|a| a.seconds_per_point > archive.seconds_per_point)
+                .map(|a| (*a, PySet::default()))
+                .collect(),
+        }
+    }
+
+    /// Writes chronologically ordered points into one archive, without
+    /// propagating, and notes the coarser intervals they touch. Calling it
+    /// several times with consecutive slices of a batch, then
+    /// [`Whisper::propagate_touched`] once, gives the same bytes as one call
+    /// with the whole batch: later slices overwrite an interval split across
+    /// slices with its last point, and the base of an empty archive is the
+    /// first slice's first interval either way.
+    pub(crate) fn write_runs(
+        &mut self,
+        archive: &ArchiveInfo,
+        points: &[(i64, f64)],
+        touched: &mut Touched,
+    ) -> Result<()> {
+        if points.is_empty() {
+            return Ok(());
+        }
         let step = archive.step();
         let aligned: Vec<(i64, f64)> = points.iter().map(|&(t, v)| (align(t, step), v)).collect();
+        for (lower, set) in &mut touched.lowers {
+            for &(t, _) in &aligned {
+                set.insert(align(t, lower.step()) as u64);
+            }
+        }
 
         // Runs of consecutive intervals, each written in one piece. Only the
         // last of several points in one interval counts. Whisper treats a
@@ -573,27 +619,29 @@ impl Whisper {
             let offset = Self::slot_offset(archive, base, *start);
             self.write_ring(archive, offset, bytes)?;
         }
+        Ok(())
+    }
 
-        let lowers: Vec<ArchiveInfo> = self
-            .header
-            .archives
-            .iter()
-            .filter(|a| a.seconds_per_point > archive.seconds_per_point)
-            .copied()
-            .collect();
+    /// Propagates every coarser interval a batch touched, archive by archive,
+    /// in CPython set order, stopping at the first coarser archive where
+    /// nothing was written.
+    pub(crate) fn propagate_touched(
+        &mut self,
+        archive: &ArchiveInfo,
+        touched: Touched,
+    ) -> Result<()> {
         let mut higher = *archive;
-        for lower in &lowers {
-            let intervals = set_order(aligned.iter().map(|&(t, _)| align(t, lower.step()) as u64));
+        for (lower, set) in touched.lowers {
             let mut wrote = false;
-            for interval in intervals {
-                if self.propagate(interval as i64, &higher, lower)? {
+            for interval in set.into_order() {
+                if self.propagate(interval as i64, &higher, &lower)? {
                     wrote = true;
                 }
             }
             if !wrote {
                 break;
             }
-            higher = *lower;
+            higher = lower;
         }
         Ok(())
     }
@@ -666,6 +714,21 @@ impl Whisper {
         now: i64,
         granularity: Option<u32>,
     ) -> Result<Option<Fetched>> {
+        match self.fetch_plan(from, until, now, granularity)? {
+            Some((archive, from, until)) => self.archive_fetch(&archive, from, until).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// What `fetch` would read: the archive and the range clamped to
+    /// retention, or None when nothing is retained there.
+    pub(crate) fn fetch_plan(
+        &self,
+        from: i64,
+        until: i64,
+        now: i64,
+        granularity: Option<u32>,
+    ) -> Result<Option<(ArchiveInfo, i64, i64)>> {
         if from > until {
             return Err(Error::InvalidTimeInterval { from, until });
         }
@@ -687,7 +750,24 @@ impl Whisper {
                 .find(|a| a.retention() >= age)
                 .unwrap_or(&archives[archives.len() - 1]),
         };
-        self.archive_fetch(archive, from, until).map(Some)
+        Ok(Some((*archive, from, until)))
+    }
+
+    /// The slots of one archive on the grid `[first, end)` (both on the
+    /// archive's step grid), as a fetch covering them would return them.
+    pub(crate) fn grid_fetch(
+        &self,
+        archive: &ArchiveInfo,
+        first: i64,
+        end: i64,
+    ) -> Result<Vec<Option<f64>>> {
+        if end <= first {
+            return Ok(Vec::new());
+        }
+        let step = archive.step();
+        Ok(self
+            .archive_fetch(archive, first - step, end - step)?
+            .values)
     }
 
     /// Reads `(from, until]` of one archive, without retention checks
@@ -707,8 +787,12 @@ impl Whisper {
             values: Vec::new(),
         };
         if base == 0 {
+            // Python returns one None per step of the range. A header whose
+            // maxRetention exceeds its archives could make that any length,
+            // so never more than the archive has slots (a no-op for files
+            // whose header is consistent).
             let n = (until_interval - from_interval).div_euclid(step).max(0);
-            fetched.values = vec![None; n as usize];
+            fetched.values = vec![None; n.min(i64::from(archive.points)) as usize];
             return Ok(fetched);
         }
         let first = Self::slot_offset(archive, base, from_interval);

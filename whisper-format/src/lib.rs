@@ -31,6 +31,7 @@ mod file;
 mod header;
 mod ops;
 mod pyset;
+mod resize;
 mod retention;
 
 pub use aggregate::aggregate;
@@ -43,7 +44,8 @@ pub use header::{
     ARCHIVE_INFO_SIZE, Aggregation, ArchiveInfo, ArchiveSpec, Header, METADATA_SIZE, POINT_SIZE,
     validate_archive_list,
 };
-pub use ops::{ArchiveDiff, Progress, ResizeMode, diff, fill, merge, read_for_resize, resize_copy};
+pub use ops::{ArchiveDiff, diff, fill, merge, read_for_resize, resize_copy};
+pub use resize::{CHUNK_POINTS, Progress, ResizeMode, resize_chunked, resize_into};
 pub use retention::parse_retention_def;
 
 /// The current time as whisper uses it: whole seconds since the epoch.

@@ -4,7 +4,8 @@
 use crate::aggregate::aggregate;
 use crate::error::{Error, Result};
 use crate::file::{Fetched, Whisper};
-use crate::header::{Aggregation, ArchiveInfo};
+use crate::header::ArchiveInfo;
+use crate::resize::{Progress, ResizeMode};
 
 fn same_archives(a: &Whisper, b: &Whisper, op: &'static str) -> Result<()> {
     if a.header().archives != b.header().archives {
@@ -89,7 +90,9 @@ pub fn diff(
         let first = fa.from.min(fb.from);
         let last = fa.until.max(fb.until);
         let step = fa.step.min(fb.step);
-        let n = (last - first).div_euclid(step).max(0) as usize;
+        // Slots past both value lists are None on both sides and skipped.
+        let n = ((last - first).div_euclid(step).max(0) as usize)
+            .min(fa.values.len().max(fb.values.len()));
         let mut compared = Vec::new();
         for s in 0..n {
             let va = fa.values.get(s).copied().flatten();
@@ -185,27 +188,6 @@ fn fill_range(
     Ok(())
 }
 
-/// How a resize moves data into the new layout.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ResizeMode {
-    /// `update_many` every known point of each old archive, coarsest first,
-    /// so finer data overwrites coarser (whisper-resize without
-    /// `--aggregate`).
-    Copy,
-    /// Build one timeline of the old points (the finest archive wins where
-    /// archives overlap) and aggregate it into each new archive's buckets
-    /// with `aggregation` and the xFilesFactor rule (`--aggregate`).
-    Aggregate {
-        /// Method used for the buckets.
-        aggregation: Aggregation,
-        /// Fraction of known points a bucket needs.
-        x_files_factor: f64,
-    },
-}
-
-/// What [`resize_copy`] reports as it goes: points done, points to do.
-pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
-
 /// Reads every old archive as whisper-resize does: from
 /// `now - retention + step` to `now`, coarsest archive first.
 pub fn read_for_resize(old: &Whisper, now: i64) -> Result<Vec<Fetched>> {
@@ -295,19 +277,4 @@ fn finest_timeline(old: &[Fetched]) -> Vec<(i64, Option<f64>)> {
     }
     out.sort_by_key(|&(t, _)| t);
     out
-}
-
-impl Whisper {
-    /// Writes points into one archive at their slots, without propagating
-    /// (each archive of an aggregating resize is computed from the raw data).
-    pub(crate) fn write_archive_points(
-        &mut self,
-        archive: &ArchiveInfo,
-        points: &[(i64, f64)],
-    ) -> Result<()> {
-        for &(t, v) in points {
-            self.write_point(archive, t, v)?;
-        }
-        Ok(())
-    }
 }

@@ -17,9 +17,17 @@ const MIN_SIZE: usize = 8;
 const LINEAR_PROBES: usize = 9;
 const PERTURB_SHIFT: u32 = 5;
 
-struct Table {
+/// A CPython set of ints, reduced to what decides iteration order.
+#[derive(Debug, Clone)]
+pub(crate) struct Table {
     slots: Vec<Option<u64>>,
     used: usize,
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Table::new(MIN_SIZE)
+    }
 }
 
 impl Table {
@@ -61,7 +69,8 @@ impl Table {
         }
     }
 
-    fn insert(&mut self, key: u64) {
+    /// `set.add(key)`.
+    pub(crate) fn insert(&mut self, key: u64) {
         let at = self.probe(key);
         if self.slots[at].is_some() {
             return;
@@ -93,12 +102,20 @@ impl Table {
 /// The distinct values of `values` in the order `for v in set(values)` visits
 /// them under CPython 3.11 (values must be below 2^61 - 1, where an int's hash
 /// is the int itself).
+#[cfg(test)]
 pub(crate) fn set_order(values: impl IntoIterator<Item = u64>) -> Vec<u64> {
-    let mut table = Table::new(MIN_SIZE);
+    let mut table = Table::default();
     for v in values {
         table.insert(v);
     }
-    table.slots.into_iter().flatten().collect()
+    table.into_order()
+}
+
+impl Table {
+    /// The members in iteration order.
+    pub(crate) fn into_order(self) -> Vec<u64> {
+        self.slots.into_iter().flatten().collect()
+    }
 }
 
 #[cfg(test)]

@@ -314,3 +314,74 @@ fn merge_and_diff_match_python() {
         }
     }
 }
+
+#[test]
+fn resize_matches_whisper_resize_in_bounded_slices() {
+    let mut py = Reference::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng::new(4242);
+    let layouts = [
+        ("60:1440", "10s:6h,1m:7d"),
+        ("10s:6h,1m:7d,10m:5y", "1m:30d,1h:1y"),
+        ("1s:10m,1m:1d", "1s:1h,5m:2d"),
+        ("10s:6h,1m:7d,10m:5y", "10s:1d,1m:30d,10m:5y"),
+    ];
+    for (old_def, new_def) in layouts {
+        for chunk in [7, 1000, whisper_format::CHUNK_POINTS] {
+            let old = dir.path().join("old.wsp");
+            let ours = dir.path().join("new-ours.wsp");
+            let theirs = dir.path().join("new-py.wsp");
+            for p in [&old, &ours, &theirs] {
+                let _ = std::fs::remove_file(p);
+            }
+            let agg = Aggregation::ALL[rng.range(0, 8) as usize];
+            // xff 0: every coarser interval with a point propagates, so the
+            // base of each empty lower archive depends on propagation order.
+            let opts = CreateOptions {
+                x_files_factor: 0.0,
+                aggregation: agg,
+                ..CreateOptions::default()
+            };
+            let old_specs = specs(old_def);
+            create(&old, &old_specs, &opts).unwrap();
+            // Dense data up to `now` in every old archive (a few gaps), so
+            // every new archive receives points and propagates into empty
+            // coarser archives.
+            let now = 1_700_000_000 + rng.range(0, 100_000);
+            let mut w = Whisper::open(&old).unwrap();
+            for a in old_specs.iter().rev() {
+                let step = i64::from(a.seconds_per_point);
+                let n = i64::from(a.points).min(20_000);
+                let mut points = Vec::new();
+                for i in 0..n {
+                    if !rng.chance(10) {
+                        points.push((now - i * step, rng.value()));
+                    }
+                }
+                w.update_many(&points, now).unwrap();
+            }
+            let new_specs = specs(new_def);
+            py.ok(json!({"op": "resize", "path": old, "new_path": theirs,
+                         "archives": archives_json(&new_specs), "xff": 0.0,
+                         "agg": agg.name(), "now": now}));
+            create(&ours, &new_specs, &opts).unwrap();
+            let mut new = Whisper::open(&ours).unwrap();
+            let mut calls = 0;
+            whisper_format::resize_chunked(
+                &w,
+                &mut new,
+                whisper_format::ResizeMode::Copy,
+                now,
+                chunk,
+                &mut |_, _| calls += 1,
+            )
+            .unwrap();
+            assert!(calls > 0, "progress is reported");
+            assert_same_files(
+                &ours,
+                &theirs,
+                &format!("resize {old_def} -> {new_def}, {agg}, slices of {chunk}"),
+            );
+        }
+    }
+}

@@ -12,6 +12,7 @@ Requests: {"op": "create", "path", "archives": [[step, points]...], "xff", "agg"
           {"op": "fetch", "path", "from", "until", "now"}
           {"op": "merge", "from_path", "to_path", "time_from", "time_to", "now"}
           {"op": "diff", "path_a", "path_b", "ignore_empty", "until", "now"}
+          {"op": "resize", "path", "new_path", "archives", "xff", "agg", "now"}
           {"op": "set_order", "values": [int...]}
 Answers:  {"ok": true, ...} or {"error": "<ExceptionClass>", "message": "..."}
 """
@@ -59,6 +60,19 @@ def handle(req):
                            until_time=req.get("until"), now=req["now"])
         return {"archives": [[n, [[t, tohex(a), tohex(b)] for t, a, b in pts], total]
                              for n, pts, total in res]}
+    if op == "resize":
+        # whisper-resize without --aggregate, with an explicit clock.
+        now = req["now"]
+        old = whisper.info(req["path"])["archives"]
+        old.sort(key=lambda a: a["secondsPerPoint"], reverse=True)
+        data = [whisper.fetch(req["path"], now - a["retention"] + a["secondsPerPoint"], now,
+                              now=now) for a in old]
+        whisper.create(req["new_path"], [tuple(a) for a in req["archives"]],
+                       xFilesFactor=req["xff"], aggregationMethod=req["agg"])
+        for timeinfo, values in data:
+            points = [p for p in zip(range(*timeinfo), values) if p[1] is not None]
+            whisper.update_many(req["new_path"], points, now=now)
+        return {}
     if op == "set_order":
         return {"values": list(set(req["values"]))}
     raise ValueError("unknown op %r" % op)
