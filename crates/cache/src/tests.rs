@@ -1,0 +1,169 @@
+use std::sync::Arc;
+
+use super::*;
+
+fn cache() -> Cache {
+    Cache::new(Config {
+        shards: 8,
+        max_points: Some(100),
+    })
+}
+
+#[test]
+fn a_point_is_twelve_bytes() {
+    assert_eq!(std::mem::size_of::<Point>(), 12);
+}
+
+#[test]
+fn get_sees_pending_and_in_flight_with_latest_received_winning() {
+    let c = cache();
+    assert!(c.add("a.b", 20, 1.0));
+    assert!(!c.add("a.b", 10, 2.0));
+    c.add("a.b", 20, 3.0);
+    assert_eq!(c.get("a.b"), vec![(10, 2.0), (20, 3.0)]);
+    let popped = c.pop("a.b").unwrap();
+    assert_eq!(popped.points, vec![(10, 2.0), (20, 3.0)]);
+    // In flight: still visible, and newer points win over it.
+    c.add("a.b", 10, 4.0);
+    assert_eq!(c.get("a.b"), vec![(10, 4.0), (20, 3.0)]);
+    assert_eq!(c.size(), 4);
+    c.confirm(popped);
+    assert_eq!(c.get("a.b"), vec![(10, 4.0)]);
+    assert_eq!(c.size(), 1);
+    assert!(c.get("nothing").is_empty());
+}
+
+#[test]
+fn one_write_in_flight_per_metric() {
+    let c = cache();
+    c.add("m", 1, 1.0);
+    let first = c.pop("m").unwrap();
+    c.add("m", 2, 2.0);
+    assert!(c.pop("m").is_none(), "a second pop while writing");
+    c.confirm(first);
+    assert_eq!(c.pop("m").unwrap().points, vec![(2, 2.0)]);
+}
+
+#[test]
+fn a_failed_write_gives_the_points_back_ahead_of_newer_ones() {
+    let c = cache();
+    c.add("m", 5, 1.0);
+    let popped = c.pop("m").unwrap();
+    c.add("m", 5, 2.0);
+    c.give_back(popped);
+    assert_eq!(c.size(), 2);
+    // The retried write carries both; the one received later wins.
+    let retry = c.pop("m").unwrap();
+    assert_eq!(retry.points, vec![(5, 2.0)]);
+    c.confirm(retry);
+    assert_eq!(c.size(), 0);
+    assert_eq!(c.metrics(), 0, "empty entries are removed");
+}
+
+#[test]
+fn limit_and_low_watermark() {
+    let c = cache();
+    for i in 0..99 {
+        c.add("m", i, 0.0);
+    }
+    assert!(!c.is_full());
+    c.add_many("n", [(1, 1.0)]);
+    assert!(c.is_full(), "at the limit");
+    c.add("m", 200, 0.0);
+    assert_eq!(c.size(), 101, "nothing refused above the limit");
+    assert!(!c.below_low_watermark());
+    let p = c.pop("m").unwrap();
+    c.confirm(p);
+    assert!(c.below_low_watermark());
+    let unlimited = Cache::new(Config::default());
+    unlimited.add("x", 1, 1.0);
+    assert!(!unlimited.is_full() && unlimited.below_low_watermark());
+}
+
+#[test]
+fn persisters_partition_the_shards() {
+    let c = Arc::new(Cache::new(Config {
+        shards: 16,
+        max_points: None,
+    }));
+    for i in 0..500 {
+        c.add(&format!("m.{i}"), 1, 1.0);
+    }
+    let n = 3;
+    let mut seen = std::collections::HashSet::new();
+    for k in 0..n {
+        let mut q = c.write_queue(k, n, WriteStrategy::Naive);
+        while let Some(p) = q.next_batch() {
+            assert_eq!(c.shard_of(&p.name) % n, k);
+            assert!(seen.insert(p.name.clone()), "{} popped twice", p.name);
+            c.confirm(p);
+        }
+    }
+    assert_eq!(seen.len(), 500);
+    assert_eq!(c.size(), 0);
+}
+
+#[test]
+fn sorted_and_max_write_the_biggest_first() {
+    for strategy in [WriteStrategy::Sorted, WriteStrategy::Max] {
+        let c = Arc::new(Cache::new(Config {
+            shards: 4,
+            max_points: None,
+        }));
+        for (name, n) in [("small", 1), ("big", 50), ("mid", 10)] {
+            c.add_many(name, (0..n).map(|t| (t, 1.0)));
+        }
+        let mut q = c.write_queue(0, 1, strategy);
+        let order: Vec<String> = std::iter::from_fn(|| {
+            let p = q.next_batch()?;
+            let name = p.name.to_string();
+            c.confirm(p);
+            Some(name)
+        })
+        .collect();
+        assert_eq!(order, ["big", "mid", "small"], "{strategy:?}");
+    }
+}
+
+#[test]
+fn concurrent_adds_and_writes_lose_nothing() {
+    let c = Arc::new(Cache::new(Config {
+        shards: 64,
+        max_points: None,
+    }));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                for i in 0..20_000u32 {
+                    c.add(&format!("m.{}", i % 97), w * 100_000 + i, f64::from(i));
+                }
+            })
+        })
+        .collect();
+    let mut written = 0usize;
+    let mut q = c.write_queue(0, 1, WriteStrategy::Sorted);
+    let mut drain = |q: &mut WriteQueue| {
+        while let Some(p) = q.next_batch() {
+            written += p.points.len();
+            c.confirm(p);
+        }
+    };
+    for _ in 0..50 {
+        drain(&mut q);
+    }
+    for w in writers {
+        w.join().unwrap();
+    }
+    drain(&mut q);
+    assert_eq!(written, 4 * 20_000, "every distinct timestamp written once");
+    assert_eq!(c.size(), 0);
+}
+
+#[test]
+fn strategy_names() {
+    assert_eq!("max".parse(), Ok(WriteStrategy::Max));
+    assert_eq!("sorted".parse(), Ok(WriteStrategy::Sorted));
+    assert_eq!("naive".parse(), Ok(WriteStrategy::Naive));
+    assert!("timesorted".parse::<WriteStrategy>().is_err());
+}
