@@ -1,0 +1,332 @@
+//! Persister threads: take metrics from the write cache and write them into
+//! their whisper files, creating a file on first sight.
+//!
+//! Each of `n` threads owns the cache shards `s % n == k`, so one metric is
+//! only ever written by one thread. A write pops the metric's points
+//! (they stay readable), runs `update_many`, and confirms; a failed write
+//! gives the points back and the metric waits out a backoff (0.1 s doubling
+//! to 10 s) before it is tried again, while other metrics keep flowing.
+//!
+//! Limits as carbon defines them: `MAX_UPDATES_PER_SECOND` is a token bucket
+//! shared by all threads (one token per update_many); `MAX_CREATES_PER_MINUTE`
+//! another, for new files. Unlike carbon 1.1, a metric that finds no create
+//! token keeps its points in the cache and is created later: nothing is
+//! dropped. On stop, both limits are lifted so the cache drains quickly.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use charcoal_cache::{Cache, Popped, WriteStrategy};
+use whisper_format::{Access, Allocation, CreateOptions, OpenOptions, Whisper};
+
+use crate::schemas::Rules;
+use crate::throttle::TokenBucket;
+
+/// Maps a (validated, normalised) metric name to its file, relative to the
+/// whisper directory. Supplied by the caller, which owns the naming rules.
+pub type PathOf = Arc<dyn Fn(&str) -> PathBuf + Send + Sync>;
+
+/// Called with each newly created metric name (to update the index).
+pub type OnCreate = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Settings (carbon.conf's writer keys).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `LOCAL_DATA_DIR`: where the whisper tree lives.
+    pub whisper_dir: PathBuf,
+    /// Number of writer threads.
+    pub threads: usize,
+    /// `CACHE_WRITE_STRATEGY`.
+    pub strategy: WriteStrategy,
+    /// `MAX_UPDATES_PER_SECOND` (None: unlimited).
+    pub max_updates_per_second: Option<f64>,
+    /// `MAX_CREATES_PER_MINUTE` (None: unlimited).
+    pub max_creates_per_minute: Option<f64>,
+    /// `WHISPER_SPARSE_CREATE` / `WHISPER_FALLOCATE_CREATE`.
+    pub allocation: Allocation,
+    /// `WHISPER_LOCK_WRITES`.
+    pub lock: bool,
+}
+
+/// Counters for the self-metrics (`carbon.agents.*`) and `/ready`.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Points written to whisper files.
+    pub committed_points: AtomicU64,
+    /// update_many calls that succeeded.
+    pub update_operations: AtomicU64,
+    /// Files created.
+    pub creates: AtomicU64,
+    /// Writes that failed (the points were kept).
+    pub errors: AtomicU64,
+    /// Microseconds spent in successful writes.
+    pub update_micros: AtomicU64,
+    /// Creates postponed for want of a create token.
+    pub delayed_creates: AtomicU64,
+    /// Set after a failed write, cleared after a successful one.
+    pub last_write_failed: AtomicBool,
+}
+
+/// The running persister threads.
+#[derive(Debug)]
+pub struct Persisters {
+    handles: Vec<JoinHandle<()>>,
+    stopping: Arc<AtomicBool>,
+    deadline: Arc<OnceLock<Instant>>,
+    /// Shared counters.
+    pub stats: Arc<Stats>,
+}
+
+struct Shared {
+    cache: Arc<Cache>,
+    rules: Arc<std::sync::RwLock<Rules>>,
+    config: Config,
+    path_of: PathOf,
+    on_create: OnCreate,
+    updates: Option<TokenBucket>,
+    creates: Option<TokenBucket>,
+    stats: Arc<Stats>,
+    stopping: Arc<AtomicBool>,
+    /// Set by `stop`: when to give up on writes that keep failing.
+    deadline: Arc<OnceLock<Instant>>,
+}
+
+impl Persisters {
+    /// Starts `config.threads` writer threads.
+    pub fn start(
+        cache: Arc<Cache>,
+        rules: Arc<std::sync::RwLock<Rules>>,
+        config: Config,
+        path_of: PathOf,
+        on_create: OnCreate,
+    ) -> std::io::Result<Persisters> {
+        let stats = Arc::new(Stats::default());
+        let stopping = Arc::new(AtomicBool::new(false));
+        let deadline = Arc::new(OnceLock::new());
+        let threads = config.threads.max(1);
+        let shared = Arc::new(Shared {
+            updates: config.max_updates_per_second.map(TokenBucket::per_second),
+            creates: config.max_creates_per_minute.map(TokenBucket::per_minute),
+            cache,
+            rules,
+            config,
+            path_of,
+            on_create,
+            stats: stats.clone(),
+            stopping: stopping.clone(),
+            deadline: deadline.clone(),
+        });
+        let mut handles = Vec::with_capacity(threads);
+        for k in 0..threads {
+            let shared = shared.clone();
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("persister-{k}"))
+                    .spawn(move || Worker::new(shared, k, threads).run())?,
+            );
+        }
+        Ok(Persisters {
+            handles,
+            stopping,
+            deadline,
+            stats,
+        })
+    }
+
+    /// Lifts the rate limits, writes everything still cached, retrying
+    /// failed writes until `give_up_after` has passed, and joins the
+    /// threads. Returns the points still in the cache (zero unless writes
+    /// kept failing).
+    pub fn stop(self, cache: &Cache, give_up_after: Duration) -> usize {
+        let _ = self.deadline.set(Instant::now() + give_up_after);
+        self.stopping.store(true, Ordering::SeqCst);
+        for h in self.handles {
+            let _ = h.join();
+        }
+        cache.size()
+    }
+}
+
+struct Worker {
+    shared: Arc<Shared>,
+    queue: charcoal_cache::WriteQueue,
+    /// Metrics waiting out a failure or a create limit: when to retry, the
+    /// current backoff, and whether it is only the create limit (lifted on
+    /// stop).
+    backoff: HashMap<Arc<str>, (Instant, Duration, bool)>,
+}
+
+const IDLE: Duration = Duration::from_millis(5);
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+enum Outcome {
+    Written,
+    /// No create token: not an error, try later.
+    Deferred,
+    Failed(String),
+}
+
+impl Worker {
+    fn new(shared: Arc<Shared>, k: usize, n: usize) -> Worker {
+        let queue = shared.cache.write_queue(k, n, shared.config.strategy);
+        Worker {
+            shared,
+            queue,
+            backoff: HashMap::new(),
+        }
+    }
+
+    fn run(mut self) {
+        loop {
+            let stopping = self.shared.stopping.load(Ordering::SeqCst);
+            if stopping
+                && self
+                    .shared
+                    .deadline
+                    .get()
+                    .is_some_and(|d| Instant::now() > *d)
+            {
+                tracing::error!(
+                    metrics = self.backoff.len(),
+                    "giving up on writes that keep failing; their points stay unwritten"
+                );
+                return;
+            }
+            match self.queue.next_batch() {
+                Some(popped) => self.handle(popped, stopping),
+                None if stopping && self.backoff.is_empty() => return,
+                None => std::thread::sleep(IDLE),
+            }
+        }
+    }
+
+    fn handle(&mut self, popped: Popped, stopping: bool) {
+        let now = Instant::now();
+        if let Some(&(until, _, deferred)) = self.backoff.get(&popped.name) {
+            if now < until && !(stopping && deferred) {
+                self.shared.cache.give_back(popped);
+                // Everything left may be waiting: do not spin.
+                std::thread::sleep(IDLE);
+                return;
+            }
+        }
+        if !stopping {
+            if let Some(bucket) = &self.shared.updates {
+                let wait = bucket.wait_time();
+                if !wait.is_zero() {
+                    std::thread::sleep(wait);
+                }
+                bucket.try_take();
+            }
+        }
+        match self.write(&popped, stopping) {
+            Outcome::Written => {
+                self.backoff.remove(&popped.name);
+                self.shared.cache.confirm(popped);
+            }
+            Outcome::Deferred => {
+                let retry = self.shared.creates.as_ref().map_or(FIRST_BACKOFF, |b| {
+                    b.wait_time().max(Duration::from_millis(10))
+                });
+                self.backoff
+                    .insert(popped.name.clone(), (now + retry, retry, true));
+                self.shared.cache.give_back(popped);
+            }
+            Outcome::Failed(reason) => {
+                let stats = &self.shared.stats;
+                stats.errors.fetch_add(1, Ordering::Relaxed);
+                stats.last_write_failed.store(true, Ordering::Relaxed);
+                let next = match self.backoff.get(&popped.name) {
+                    Some(&(_, previous, false)) => (previous * 2).min(MAX_BACKOFF),
+                    _ => FIRST_BACKOFF,
+                };
+                tracing::warn!(
+                    metric = %popped.name,
+                    retry_in_ms = next.as_millis() as u64,
+                    "cannot write {} points: {reason}; kept in the cache",
+                    popped.points.len()
+                );
+                self.backoff
+                    .insert(popped.name.clone(), (now + next, next, false));
+                self.shared.cache.give_back(popped);
+            }
+        }
+    }
+
+    fn write(&self, popped: &Popped, stopping: bool) -> Outcome {
+        let shared = &*self.shared;
+        let path = shared
+            .config
+            .whisper_dir
+            .join((shared.path_of)(&popped.name));
+        let started = Instant::now();
+        if !path.exists() {
+            let token = stopping || shared.creates.as_ref().is_none_or(TokenBucket::try_take);
+            if !token {
+                shared.stats.delayed_creates.fetch_add(1, Ordering::Relaxed);
+                return Outcome::Deferred;
+            }
+            match self.create(&path, &popped.name) {
+                Ok(()) => {
+                    shared.stats.creates.fetch_add(1, Ordering::Relaxed);
+                    (shared.on_create)(&popped.name);
+                }
+                Err(e) => return Outcome::Failed(e),
+            }
+        }
+        let opts = OpenOptions {
+            write: true,
+            lock: shared.config.lock,
+            access: Access::Pread,
+        };
+        let result = Whisper::open_with(&path, opts)
+            .and_then(|mut w| w.update_many(&popped.points, whisper_format::now()));
+        match result {
+            Ok(()) => {
+                let stats = &shared.stats;
+                stats
+                    .committed_points
+                    .fetch_add(popped.points.len() as u64, Ordering::Relaxed);
+                stats.update_operations.fetch_add(1, Ordering::Relaxed);
+                stats
+                    .update_micros
+                    .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                stats.last_write_failed.store(false, Ordering::Relaxed);
+                Outcome::Written
+            }
+            Err(e) => Outcome::Failed(e.to_string()),
+        }
+    }
+
+    fn create(&self, path: &Path, name: &str) -> Result<(), String> {
+        let shared = &*self.shared;
+        let new = shared
+            .rules
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .for_metric(name);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create directory {}: {e}", dir.display()))?;
+        }
+        let opts = CreateOptions {
+            x_files_factor: new.x_files_factor,
+            aggregation: new.aggregation,
+            allocation: shared.config.allocation,
+            lock: shared.config.lock,
+        };
+        match whisper_format::create(path, &new.archives, &opts) {
+            // Another process (carbon, an operator) made it meanwhile: use it.
+            Ok(()) | Err(whisper_format::Error::AlreadyExists(_)) => {
+                tracing::debug!(metric = name, schema = %new.schema, "created {}", path.display());
+                Ok(())
+            }
+            Err(e) => Err(format!("cannot create {}: {e}", path.display())),
+        }
+    }
+}

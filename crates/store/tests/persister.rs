@@ -1,0 +1,185 @@
+//! Persister threads against a real temporary whisper tree.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use charcoal_cache::{Cache, Config as CacheConfig, WriteStrategy};
+use charcoal_store::Rules;
+use charcoal_store::persister::{Config, OnCreate, PathOf, Persisters};
+use whisper_format::{Aggregation, Allocation, Whisper};
+
+fn dotted(name: &str) -> PathBuf {
+    PathBuf::from(format!("{}.wsp", name.replace('.', "/")))
+}
+
+struct Rig {
+    dir: tempfile::TempDir,
+    cache: Arc<Cache>,
+    created: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        Rig {
+            dir: tempfile::tempdir().unwrap(),
+            cache: Arc::new(Cache::new(CacheConfig::default())),
+            created: Arc::default(),
+        }
+    }
+
+    fn whisper_dir(&self) -> PathBuf {
+        self.dir.path().join("whisper")
+    }
+
+    fn start(&self, threads: usize, max_creates: Option<f64>, rules: Rules) -> Persisters {
+        let created = self.created.clone();
+        let on_create: OnCreate = Arc::new(move |n: &str| created.lock().unwrap().push(n.into()));
+        let path_of: PathOf = Arc::new(dotted);
+        Persisters::start(
+            self.cache.clone(),
+            Arc::new(RwLock::new(rules)),
+            Config {
+                whisper_dir: self.whisper_dir(),
+                threads,
+                strategy: WriteStrategy::Sorted,
+                max_updates_per_second: None,
+                max_creates_per_minute: max_creates,
+                allocation: Allocation::Sparse,
+                lock: true,
+            },
+            path_of,
+            on_create,
+        )
+        .unwrap()
+    }
+
+    /// Polls (bounded) until the cache is empty.
+    fn drained(&self, within: Duration) -> bool {
+        let end = Instant::now() + within;
+        while Instant::now() < end {
+            if self.cache.size() == 0 {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+}
+
+fn read(path: &Path, now: i64) -> Vec<(i64, f64)> {
+    let w = Whisper::open_read(path).unwrap();
+    w.fetch(now - 3600, now, now)
+        .unwrap()
+        .unwrap()
+        .points()
+        .collect()
+}
+
+#[test]
+fn points_reach_files_created_by_the_matching_rules() {
+    let rig = Rig::new();
+    let rules = Rules::parse(
+        "[app]\npattern = ^app\\.\nretentions = 10s:1h,1m:1d\n[rest]\npattern = .*\nretentions = 60:1440\n",
+        "s",
+        "[sums]\npattern = count$\naggregationMethod = sum\nxFilesFactor = 0\n",
+        "a",
+    )
+    .unwrap();
+    let p = rig.start(2, None, rules);
+    let now = whisper_format::now();
+    let t = (now - 100) as u32;
+    for i in 0..50 {
+        rig.cache
+            .add(&format!("app.host{i}.count"), t, f64::from(i));
+        rig.cache.add(&format!("app.host{i}.count"), t + 10, 1.0);
+        rig.cache.add(&format!("other.m{i}"), t, 2.0);
+    }
+    assert!(rig.drained(Duration::from_secs(20)), "all written");
+    assert_eq!(p.stop(&rig.cache, Duration::from_secs(1)), 0);
+
+    let app = rig.whisper_dir().join("app/host7/count.wsp");
+    let h = whisper_format::info(&app).unwrap();
+    assert_eq!(h.aggregation, Aggregation::Sum);
+    assert_eq!(h.x_files_factor, 0.0);
+    assert_eq!(h.archives.len(), 2);
+    let aligned = |t: i64, s: i64| t - t.rem_euclid(s);
+    assert_eq!(
+        read(&app, now),
+        vec![
+            (aligned(t as i64, 10), 7.0),
+            (aligned(t as i64 + 10, 10), 1.0)
+        ]
+    );
+    let other = rig.whisper_dir().join("other/m3.wsp");
+    assert_eq!(
+        whisper_format::info(&other).unwrap().archives[0].seconds_per_point,
+        60
+    );
+    assert_eq!(rig.created.lock().unwrap().len(), 100);
+}
+
+#[test]
+fn a_failed_write_keeps_its_points_and_is_retried() {
+    let rig = Rig::new();
+    // A regular file where a directory must go: the create fails.
+    std::fs::create_dir_all(rig.whisper_dir()).unwrap();
+    let blocker = rig.whisper_dir().join("blocked");
+    std::fs::write(&blocker, b"not a directory").unwrap();
+    let p = rig.start(1, None, Rules::embedded());
+    let now = whisper_format::now();
+    rig.cache.add("blocked.metric", (now - 10) as u32, 5.0);
+    rig.cache.add("fine.metric", (now - 10) as u32, 6.0);
+    let end = Instant::now() + Duration::from_secs(10);
+    while p.stats.errors.load(std::sync::atomic::Ordering::Relaxed) == 0 && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(p.stats.errors.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    assert_eq!(
+        rig.cache.get("blocked.metric").len(),
+        1,
+        "still in the cache, still readable"
+    );
+    assert!(
+        !rig.cache.get("fine.metric").is_empty()
+            || rig.whisper_dir().join("fine/metric.wsp").exists()
+    );
+
+    std::fs::remove_file(&blocker).unwrap();
+    assert!(
+        rig.drained(Duration::from_secs(20)),
+        "written once the path is free"
+    );
+    p.stop(&rig.cache, Duration::from_secs(1));
+    assert_eq!(
+        read(&rig.whisper_dir().join("blocked/metric.wsp"), now).len(),
+        1
+    );
+}
+
+#[test]
+fn the_create_limit_delays_new_files_without_dropping_points_and_stop_flushes() {
+    let rig = Rig::new();
+    let p = rig.start(1, Some(2.0), Rules::embedded());
+    let now = whisper_format::now();
+    for i in 0..5 {
+        rig.cache.add(&format!("new.m{i}"), (now - 30) as u32, 1.0);
+    }
+    let end = Instant::now() + Duration::from_secs(10);
+    while rig.created.lock().unwrap().len() < 2 && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        rig.created.lock().unwrap().len(),
+        2,
+        "two tokens, two files"
+    );
+    assert_eq!(rig.cache.size(), 3, "the other points wait in the cache");
+    assert_eq!(
+        p.stop(&rig.cache, Duration::from_secs(5)),
+        0,
+        "stop lifts the limit"
+    );
+    assert_eq!(rig.created.lock().unwrap().len(), 5);
+}
