@@ -207,22 +207,21 @@ impl Worker {
 
     fn handle(&mut self, popped: Popped, stopping: bool) {
         let now = Instant::now();
-        if let Some(&(until, _, deferred)) = self.backoff.get(&popped.name) {
-            if now < until && !(stopping && deferred) {
-                self.shared.cache.give_back(popped);
-                // Everything left may be waiting: do not spin.
-                std::thread::sleep(IDLE);
-                return;
-            }
+        if let Some(&(until, _, deferred)) = self.backoff.get(&popped.name)
+            && now < until
+            && !(stopping && deferred)
+        {
+            self.shared.cache.give_back(popped);
+            // Everything left may be waiting: do not spin.
+            std::thread::sleep(IDLE);
+            return;
         }
-        if !stopping {
-            if let Some(bucket) = &self.shared.updates {
-                let wait = bucket.wait_time();
-                if !wait.is_zero() {
-                    std::thread::sleep(wait);
-                }
-                bucket.try_take();
+        if !stopping && let Some(bucket) = &self.shared.updates {
+            let wait = bucket.wait_time();
+            if !wait.is_zero() {
+                std::thread::sleep(wait);
             }
+            bucket.try_take();
         }
         match self.write(&popped, stopping) {
             Outcome::Written => {
