@@ -233,7 +233,8 @@ fn write_new_file(file: &File, header: &Header, allocation: Allocation) -> std::
 
 fn check_xff(xff: f64) -> Result<()> {
     if !(0.0..=1.0).contains(&xff) {
-        return Err(Error::InvalidXFilesFactor(xff.to_string()));
+        // `{:?}` prints 2.0 where Python's message says 2.0 too.
+        return Err(Error::InvalidXFilesFactor(format!("{xff:?}")));
     }
     Ok(())
 }
@@ -503,7 +504,20 @@ impl Whisper {
         if points.is_empty() {
             return Ok(());
         }
-        if let Some(&(t, _)) = points.iter().find(|(t, _)| u32::try_from(*t).is_err()) {
+        // A point older than every archive is dropped (as whisper drops it);
+        // any other must fit the file's u32 timestamps, checked before
+        // anything is written.
+        let oldest_kept = self
+            .header
+            .archives
+            .iter()
+            .map(ArchiveInfo::retention)
+            .max()
+            .unwrap_or(0);
+        if let Some(&(t, _)) = points
+            .iter()
+            .find(|(t, _)| now - t <= oldest_kept && u32::try_from(*t).is_err())
+        {
             return Err(Error::TimestampOutOfRange(t));
         }
         let mut points = points.to_vec();

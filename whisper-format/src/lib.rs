@@ -44,7 +44,7 @@ pub use header::{
     ARCHIVE_INFO_SIZE, Aggregation, ArchiveInfo, ArchiveSpec, Header, METADATA_SIZE, POINT_SIZE,
     validate_archive_list,
 };
-pub use ops::{ArchiveDiff, diff, fill, merge, read_for_resize, resize_copy};
+pub use ops::{ArchiveDiff, diff, fill, merge};
 pub use resize::{CHUNK_POINTS, Progress, ResizeMode, resize_chunked, resize_into};
 pub use retention::parse_retention_def;
 

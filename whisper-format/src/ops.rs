@@ -1,11 +1,9 @@
 //! Operations across two files: merge, diff, fill and the data copy of a
 //! resize, with the semantics of whisper's library calls and scripts.
 
-use crate::aggregate::aggregate;
 use crate::error::{Error, Result};
-use crate::file::{Fetched, Whisper};
+use crate::file::Whisper;
 use crate::header::ArchiveInfo;
-use crate::resize::{Progress, ResizeMode};
 
 fn same_archives(a: &Whisper, b: &Whisper, op: &'static str) -> Result<()> {
     if a.header().archives != b.header().archives {
@@ -186,95 +184,4 @@ fn fill_range(
         }
     }
     Ok(())
-}
-
-/// Reads every old archive as whisper-resize does: from
-/// `now - retention + step` to `now`, coarsest archive first.
-pub fn read_for_resize(old: &Whisper, now: i64) -> Result<Vec<Fetched>> {
-    let mut archives = old.header().archives.clone();
-    archives.sort_by_key(|a| std::cmp::Reverse(a.seconds_per_point));
-    let mut out = Vec::with_capacity(archives.len());
-    for a in &archives {
-        let from = now - a.retention() + a.step();
-        if let Some(f) = old.fetch(from, now, now)? {
-            out.push(f);
-        }
-    }
-    Ok(out)
-}
-
-/// Copies the data of `old` (as read by [`read_for_resize`]) into the new,
-/// empty file `new`.
-pub fn resize_copy(
-    old: &[Fetched],
-    new: &mut Whisper,
-    mode: ResizeMode,
-    now: i64,
-    progress: Progress<'_>,
-) -> Result<()> {
-    let total: u64 = old.iter().map(|f| f.values.len() as u64).sum();
-    let mut done = 0;
-    match mode {
-        ResizeMode::Copy => {
-            for fetched in old {
-                let points: Vec<(i64, f64)> = fetched.points().collect();
-                new.update_many(&points, now)?;
-                done += fetched.values.len() as u64;
-                progress(done, total);
-            }
-        }
-        ResizeMode::Aggregate {
-            aggregation,
-            x_files_factor,
-        } => {
-            let timeline = finest_timeline(old);
-            let archives = new.header().archives.clone();
-            for archive in &archives {
-                let step = archive.step();
-                let mut bucket = (now - archive.retention()).div_euclid(step) * step;
-                let end = now - now.rem_euclid(step) + step;
-                let mut points = Vec::new();
-                let mut lo = timeline.partition_point(|&(t, _)| t < bucket);
-                while bucket < end {
-                    let hi = lo + timeline[lo..].partition_point(|&(t, _)| t < bucket + step);
-                    let values: Vec<Option<f64>> =
-                        timeline[lo..hi].iter().map(|&(_, v)| v).collect();
-                    let known: Vec<f64> = values.iter().flatten().copied().collect();
-                    if !known.is_empty()
-                        && known.len() as f64 / values.len() as f64 >= x_files_factor
-                    {
-                        points.push((bucket, aggregate(aggregation, &known, &values)));
-                    }
-                    lo = hi;
-                    bucket += step;
-                }
-                new.write_archive_points(archive, &points)?;
-                done += total / archives.len() as u64;
-                progress(done.min(total), total);
-            }
-            progress(total, total);
-        }
-    }
-    Ok(())
-}
-
-/// Merges fetched archives into one sorted timeline where, for every time,
-/// the finest archive that covers it supplies the slots.
-fn finest_timeline(old: &[Fetched]) -> Vec<(i64, Option<f64>)> {
-    let mut by_step: Vec<&Fetched> = old.iter().collect();
-    by_step.sort_by_key(|f| f.step);
-    let mut out: Vec<(i64, Option<f64>)> = Vec::new();
-    let mut covered_from = i64::MAX;
-    for f in by_step {
-        let slots: Vec<(i64, Option<f64>)> = (0..f.values.len())
-            .map(|i| (f.from + i as i64 * f.step, f.values[i]))
-            .take_while(|&(t, _)| t < covered_from)
-            .collect();
-        if let Some(&(first, _)) = slots.first() {
-            covered_from = covered_from.min(first.max(f.from));
-        }
-        out.extend(slots);
-    }
-    out.sort_by_key(|&(t, _)| t);
-    out
 }

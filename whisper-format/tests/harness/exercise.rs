@@ -34,7 +34,19 @@ pub fn exercise(dir: &std::path::Path, bytes: &[u8]) {
         let _ = w.update(1.0, now - 5, now);
         let _ = w.update(1.0, now - max / 2, now);
         let _ = w.set_aggregation(None, Some(0.3));
-        let _ = whisper_format::read_for_resize(&w, now);
+        let copy = dir.join("fuzz-resized.wsp");
+        let _ = std::fs::remove_file(&copy);
+        let specs = [whisper_format::ArchiveSpec::new(60, 30), whisper_format::ArchiveSpec::new(300, 30)];
+        if whisper_format::create(&copy, &specs, &Default::default()).is_ok()
+            && let Ok(mut new) = Whisper::open(&copy)
+        {
+            let mode = whisper_format::ResizeMode::Aggregate {
+                aggregation: whisper_format::Aggregation::Max,
+                x_files_factor: 0.0,
+            };
+            let _ = whisper_format::resize_into(&w, &mut new, whisper_format::ResizeMode::Copy, now, &mut |_, _| {});
+            let _ = whisper_format::resize_into(&w, &mut new, mode, now, &mut |_, _| {});
+        }
         if let Ok(other) = Whisper::open_read(&path) {
             let _ = whisper_format::diff(&other, &w, false, None, now);
             let _ = whisper_format::merge(&other, &mut w, None, None, now);
