@@ -85,15 +85,17 @@ fn one_point_10000_files(c: &mut Criterion) {
             }
         })
     });
-    let mut handles: Vec<Whisper> = paths.iter().map(|p| open(p, Access::Pread)).collect();
-    g.bench_function("open_handles", |b| {
-        b.iter(|| {
-            t += 10;
-            for w in &mut handles {
-                w.update(1.0, t, t).unwrap();
-            }
-        })
-    });
+    for access in [Access::Pread, Access::Mmap] {
+        let mut handles: Vec<Whisper> = paths.iter().map(|p| open(p, access)).collect();
+        g.bench_function(format!("open_handles_{access:?}"), |b| {
+            b.iter(|| {
+                t += 10;
+                for w in &mut handles {
+                    w.update(1.0, t, t).unwrap();
+                }
+            })
+        });
+    }
     g.finish();
 }
 

@@ -11,6 +11,7 @@
 //! other programs may truncate underneath us: a mapped page past a truncated
 //! end raises SIGBUS, a short pread is just an error.
 
+use std::cell::RefCell;
 use std::fs::{File, OpenOptions as FsOpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use byteorder::{BigEndian, ByteOrder};
 use memmap2::{Mmap, MmapMut};
 
 use crate::aggregate::aggregate;
+use crate::blocks::Blocks;
 use crate::error::{Error, IoContext, Result};
 use crate::header::{
     Aggregation, ArchiveInfo, ArchiveSpec, Header, METADATA_SIZE, POINT_SIZE, validate_archive_list,
@@ -126,6 +128,8 @@ pub struct Whisper {
     file: File,
     header: Header,
     backing: Backing,
+    /// Set during a write call with pread access: see `blocks.rs`.
+    blocks: RefCell<Option<Blocks>>,
     len: u64,
     lock: bool,
 }
@@ -295,6 +299,7 @@ impl Whisper {
             file,
             header,
             backing,
+            blocks: RefCell::new(None),
             len,
             lock: opts.lock,
         })
@@ -344,6 +349,11 @@ impl Whisper {
                 Ok(())
             }
             Backing::Pread => {
+                if let Some(blocks) = self.blocks.borrow_mut().as_mut() {
+                    return blocks
+                        .read(&self.file, self.len, offset, buf)
+                        .at(&self.path);
+                }
                 let n = read_full(&self.file, offset, buf).at(&self.path)?;
                 if n < buf.len() {
                     return Err(self.past_end(offset, buf.len()));
@@ -364,7 +374,12 @@ impl Whisper {
                 map[offset as usize..end as usize].copy_from_slice(buf);
                 Ok(())
             }
-            Backing::Pread => self.file.write_all_at(buf, offset).at(&self.path),
+            Backing::Pread => match self.blocks.get_mut().as_mut() {
+                Some(blocks) => blocks
+                    .write(&self.file, self.len, offset, buf)
+                    .at(&self.path),
+                None => self.file.write_all_at(buf, offset).at(&self.path),
+            },
             Backing::MapRead(_) => Err(Error::Io {
                 path: self.path.clone(),
                 source: std::io::Error::new(
@@ -388,14 +403,30 @@ impl Whisper {
         }
     }
 
-    fn with_lock<T>(&mut self, op: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
-        if !self.lock {
-            return op(self);
+    /// Runs one write call: under the flock when locking is on, and with
+    /// pread/pwrite access through a block buffer written back before the
+    /// lock is released (also after an error, so a failed call leaves what
+    /// whisper's unbuffered writes would have left).
+    pub(crate) fn with_lock<T>(&mut self, op: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        if self.lock {
+            self.file.lock().at(&self.path)?;
         }
-        self.file.lock().at(&self.path)?;
+        let buffered = matches!(self.backing, Backing::Pread);
+        if buffered {
+            *self.blocks.get_mut() = Some(Blocks::default());
+        }
         let result = op(self);
-        let unlocked = self.file.unlock().at(&self.path);
+        let flushed = match self.blocks.get_mut().take() {
+            Some(mut blocks) if buffered => blocks.flush(&self.file).at(&self.path),
+            _ => Ok(()),
+        };
+        let unlocked = if self.lock {
+            self.file.unlock().at(&self.path)
+        } else {
+            Ok(())
+        };
         let value = result?;
+        flushed?;
         unlocked?;
         Ok(value)
     }

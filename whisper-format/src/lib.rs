@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 
 mod aggregate;
+mod blocks;
 mod error;
 mod file;
 mod header;

@@ -51,7 +51,7 @@ pub fn merge(
         if points.is_empty() {
             continue;
         }
-        to.archive_update_many(&archive, &points)?;
+        to.with_lock(|to| to.archive_update_many(&archive, &points))?;
     }
     Ok(())
 }

@@ -276,12 +276,12 @@ impl Whisper {
                 let points = read(t, e)?;
                 if !points.is_empty() {
                     any = true;
-                    self.write_runs(archive, &points, &mut touched)?;
+                    self.with_lock(|w| w.write_runs(archive, &points, &mut touched))?;
                 }
                 t = e;
             }
             if any {
-                self.propagate_touched(archive, touched)?;
+                self.with_lock(|w| w.propagate_touched(archive, touched))?;
             }
         }
         Ok(())
@@ -293,9 +293,11 @@ impl Whisper {
         archive: &ArchiveInfo,
         points: &[(i64, f64)],
     ) -> Result<()> {
-        for &(t, v) in points {
-            self.write_point(archive, t, v)?;
-        }
-        Ok(())
+        self.with_lock(|w| {
+            for &(t, v) in points {
+                w.write_point(archive, t, v)?;
+            }
+            Ok(())
+        })
     }
 }
