@@ -33,7 +33,7 @@ best() { # best wall seconds of $runs runs of "$@"
 }
 
 fake_clock() { # run a Debian script with time.time() fixed at $now
-  "$py" -c "import sys,time; time.time=lambda: float(sys.argv[1]); sys.argv=sys.argv[2:]; exec(compile(open(sys.argv[0]).read(), sys.argv[0], 'exec'), {'__name__': '__main__'})" "$now" "$@"
+  "$py" -c "import sys,time; N=float(sys.argv[1]); time.time=lambda: N; sys.argv=sys.argv[2:]; exec(compile(open(sys.argv[0]).read(), sys.argv[0], 'exec'), {'__name__': '__main__'})" "$now" "$@"
 }
 
 printf '%-14s %-8s %10s\n' tool impl seconds

@@ -1,21 +1,171 @@
-//! `charcoal`: the server binary.
-//!
-//! For now it only answers `--help` and `--version`; the `serve` subcommand
-//! (receivers, cache, persister, HTTP API) arrives with the write-path issue.
-//! The whisper tools live in `crates/tools`.
+//! `charcoal`: the server binary. Flags, logging and signals live here;
+//! `app.rs` wires the components; `config.rs` reads carbon.conf.
 
-use clap::Parser;
+mod app;
+mod config;
+mod selfmetrics;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{Settings, parse_listen};
 
 /// Charcoal: a drop-in replacement for carbon-cache, the whisper file format
 /// and graphite-web's render API.
 #[derive(Debug, Parser)]
 #[command(name = "charcoal", version, about, long_about = None)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _cli = Cli::parse();
-    println!(
-        "charcoal {}: the server is not built yet; the whisper-* tools are in crates/tools",
-        env!("CARGO_PKG_VERSION")
-    );
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Receive metrics (plaintext, pickle), cache them, write whisper files
+    /// and serve the HTTP API. Without --config: embedded defaults, data in
+    /// ./storage.
+    Serve(ServeArgs),
+}
+
+/// A listen address, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Listen(Option<SocketAddr>);
+
+fn listen(v: &str) -> Result<Listen, String> {
+    match v {
+        "off" | "none" => Ok(Listen(None)),
+        _ => parse_listen(v)
+            .map(|a| Listen(Some(a)))
+            .map_err(|e| e.to_string()),
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// carbon.conf to read ([cache] section; storage-schemas.conf and
+    /// storage-aggregation.conf are read from CONF_DIR, by default its folder).
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Also apply the [cache:INSTANCE] section of carbon.conf.
+    #[arg(long, value_name = "NAME")]
+    instance: Option<String>,
+    /// STORAGE_DIR: whisper files go to STORAGE_DIR/whisper unless
+    /// carbon.conf sets LOCAL_DATA_DIR.
+    #[arg(long, value_name = "DIR")]
+    storage_dir: Option<PathBuf>,
+    /// Plaintext TCP listener, ADDR:PORT or `off` (port 0: any free port).
+    #[arg(long, value_name = "ADDR:PORT", value_parser = listen)]
+    line: Option<Listen>,
+    /// Plaintext UDP listener, ADDR:PORT or `off`.
+    #[arg(long, value_name = "ADDR:PORT", value_parser = listen)]
+    udp: Option<Listen>,
+    /// Pickle listener, ADDR:PORT or `off`.
+    #[arg(long, value_name = "ADDR:PORT", value_parser = listen)]
+    pickle: Option<Listen>,
+    /// Carbonlink cache-query listener, ADDR:PORT or `off`.
+    #[arg(long, value_name = "ADDR:PORT", value_parser = listen)]
+    carbonlink: Option<Listen>,
+    /// HTTP API, ADDR:PORT or `off`.
+    #[arg(long, value_name = "ADDR:PORT", value_parser = listen)]
+    http: Option<Listen>,
+    /// Persister threads writing whisper files (default: one per core).
+    #[arg(long, value_name = "N")]
+    writers: Option<usize>,
+    /// Seconds to keep retrying failed writes at shutdown before giving up.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    shutdown_timeout: u64,
+    /// Longest plaintext line in bytes; longer lines are refused and counted.
+    #[arg(long, value_name = "BYTES", default_value_t = 16_384)]
+    max_line_length: usize,
+    /// Open connections per TCP listener; more clients wait to be accepted.
+    #[arg(long, value_name = "N", default_value_t = 16_384)]
+    max_connections: usize,
+    /// Close carbon connections silent for this many seconds (0: never).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    idle_timeout: u64,
+    /// Log lines as text or JSON (level from RUST_LOG, default info).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+impl ServeArgs {
+    fn settings(&self) -> Result<Settings> {
+        let mut s = match &self.config {
+            Some(path) => Settings::from_carbon_conf(path, self.instance.as_deref())?,
+            None => Settings::embedded(),
+        };
+        if let Some(dir) = &self.storage_dir {
+            // LOCAL_DATA_DIR follows STORAGE_DIR unless set on its own.
+            if s.whisper_dir == s.storage_dir.join("whisper") {
+                s.whisper_dir = dir.join("whisper");
+            }
+            s.storage_dir = dir.clone();
+        }
+        for (flag, slot) in [
+            (self.line, &mut s.line),
+            (self.udp, &mut s.udp),
+            (self.pickle, &mut s.pickle),
+            (self.carbonlink, &mut s.carbonlink),
+            (self.http, &mut s.http),
+        ] {
+            if let Some(Listen(addr)) = flag {
+                *slot = addr;
+            }
+        }
+        Ok(s)
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            init_logging(args.log_format);
+            let settings = args.settings()?;
+            let writers = args
+                .writers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            runtime.block_on(app::run(
+                settings,
+                app::Tuning {
+                    writers,
+                    shutdown_timeout: std::time::Duration::from_secs(args.shutdown_timeout),
+                    receiver: charcoal_receiver::Config {
+                        max_line_len: args.max_line_length,
+                        max_connections: args.max_connections,
+                        idle_timeout: (args.idle_timeout > 0)
+                            .then(|| std::time::Duration::from_secs(args.idle_timeout)),
+                        ..charcoal_receiver::Config::default()
+                    },
+                },
+                app::shutdown_signal(),
+            ))
+        }
+    }
 }

@@ -10,6 +10,7 @@
 //! and bytes we did not change are never rewritten.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
@@ -30,27 +31,28 @@ pub(crate) struct Blocks {
 impl Blocks {
     /// Makes sure block `index` is loaded; `len` is the file size.
     fn load(&mut self, file: &File, len: u64, index: u64) -> std::io::Result<&mut Block> {
-        if !self.blocks.contains_key(&index) {
-            let start = index * BLOCK;
-            let size = (len - start).min(BLOCK) as usize;
-            let mut data = vec![0u8; size];
-            let mut done = 0;
-            while done < size {
-                match file.read_at(&mut data[done..], start + done as u64) {
-                    Ok(0) => {
-                        return Err(std::io::Error::new(
-                            std::io::ErrorKind::UnexpectedEof,
-                            format!("the file ends before byte {}", start + size as u64),
-                        ));
-                    }
-                    Ok(n) => done += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
+        let slot = match self.blocks.entry(index) {
+            Entry::Occupied(e) => return Ok(e.into_mut()),
+            Entry::Vacant(v) => v,
+        };
+        let start = index * BLOCK;
+        let size = (len - start).min(BLOCK) as usize;
+        let mut data = vec![0u8; size];
+        let mut done = 0;
+        while done < size {
+            match file.read_at(&mut data[done..], start + done as u64) {
+                Ok(0) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        format!("the file ends before byte {}", start + size as u64),
+                    ));
                 }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
-            self.blocks.insert(index, Block { data, dirty: 0..0 });
         }
-        Ok(self.blocks.get_mut(&index).expect("BUG: block just loaded"))
+        Ok(slot.insert(Block { data, dirty: 0..0 }))
     }
 
     /// Copies `buf.len()` bytes at `offset` (within `len`) into `buf`.

@@ -1,0 +1,128 @@
+//! The carbonlink cache-query port: graphite-web asks for the points of a
+//! metric that are not in its file yet, in pickled requests and answers
+//! (same framing as the pickle receiver), many per connection.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use charcoal_protocol::carbonlink::{Request, Response, decode_request};
+use charcoal_protocol::framing::{Frame, split_frame, write_frame};
+use charcoal_protocol::pickle::Value;
+
+use crate::listener::{Factory, Protocol, Shared};
+use crate::{CacheReader, Counters};
+
+pub(crate) struct CarbonlinkProtocol {
+    reader: Arc<dyn CacheReader>,
+    max_frame: usize,
+}
+
+impl CarbonlinkProtocol {
+    pub(crate) fn factory(reader: Arc<dyn CacheReader>, max_frame: usize) -> Factory {
+        Arc::new(move || {
+            Box::new(CarbonlinkProtocol {
+                reader: reader.clone(),
+                max_frame,
+            })
+        })
+    }
+
+    fn points(&self, metric: &str) -> Vec<(f64, f64)> {
+        self.reader
+            .cached(metric)
+            .into_iter()
+            .map(|(t, v)| (t as f64, v))
+            .collect()
+    }
+
+    fn answer(&self, request: Request) -> Response {
+        match request {
+            Request::CacheQuery { metric } => Response::Datapoints(self.points(&metric)),
+            Request::CacheQueryBulk { metrics } => Response::DatapointsByMetric(
+                metrics
+                    .into_iter()
+                    .map(|m| {
+                        let p = self.points(&m);
+                        (m, p)
+                    })
+                    .collect(),
+            ),
+            Request::GetMetadata { metric, key } => {
+                if key != "aggregationMethod" {
+                    return Response::Error(format!("Unsupported metadata key \"{key}\""));
+                }
+                match self.reader.aggregation_method(&metric) {
+                    Ok(m) => Response::Value(Value::Str(m)),
+                    Err(e) => Response::Error(e),
+                }
+            }
+            Request::SetMetadata { metric, key, value } => {
+                if key != "aggregationMethod" {
+                    return Response::Error(format!("Unsupported metadata key \"{key}\""));
+                }
+                let Some(new) = value.as_str() else {
+                    return Response::Error(format!(
+                        "Unrecognized aggregation method: {}",
+                        value.py_str()
+                    ));
+                };
+                match self.reader.set_aggregation_method(&metric, new) {
+                    Ok(old) => Response::SetMetadata {
+                        old_value: Value::Str(old),
+                        new_value: Value::Str(new.to_string()),
+                    },
+                    Err(e) => Response::Error(e),
+                }
+            }
+            Request::Unknown { request_type } => Response::invalid_request_type(&request_type),
+        }
+    }
+}
+
+impl Protocol for CarbonlinkProtocol {
+    fn name(&self) -> &'static str {
+        "carbonlink"
+    }
+
+    fn flow_controlled(&self) -> bool {
+        // Reads never add to the cache; graphite-web must be answered even
+        // while receivers are paused.
+        false
+    }
+
+    fn on_bytes(
+        &mut self,
+        buf: &[u8],
+        out: &mut Vec<u8>,
+        shared: &Shared,
+        peer: SocketAddr,
+    ) -> Result<usize, String> {
+        let mut used = 0;
+        loop {
+            match split_frame(&buf[used..], self.max_frame) {
+                Frame::Incomplete => return Ok(used),
+                Frame::TooLarge(len) => {
+                    Counters::add(&shared.counters.oversized_frames, 1);
+                    return Err(format!(
+                        "a carbonlink request of {len} bytes exceeds the limit of {}",
+                        self.max_frame
+                    ));
+                }
+                frame @ Frame::Frame(payload) => {
+                    used += frame.consumed();
+                    Counters::add(&shared.counters.carbonlink_requests, 1);
+                    let response = match decode_request(payload) {
+                        Ok(request) => self.answer(request),
+                        Err(e) => {
+                            shared.counters.refused("carbonlink", Some(peer), &e);
+                            Response::Error(e.to_string())
+                        }
+                    };
+                    if let Err(e) = write_frame(&response.encode(), out) {
+                        return Err(format!("cannot frame a reply of {} bytes", e.0));
+                    }
+                }
+            }
+        }
+    }
+}

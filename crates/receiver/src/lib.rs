@@ -1,0 +1,219 @@
+//! Carbon's listeners: plaintext over TCP and UDP, pickle over TCP, and the
+//! carbonlink cache-query port.
+//!
+//! # Layout
+//! `listener.rs` owns what every TCP port shares (the accept loop, the
+//! connection limit, idle timeouts, flow control, draining on shutdown);
+//! `line.rs`, `pickle.rs` and `carbonlink.rs` turn a connection's bytes into
+//! points or answers with the pure codecs of `charcoal-protocol`; `udp.rs`
+//! reads datagrams; `point.rs` applies carbon's per-point rules; `counters.rs`
+//! counts what happened and rate-limits the log.
+//!
+//! # Write path
+//! socket bytes → frames or lines → [`charcoal_protocol`] parsers → [`Point`]
+//! (validated name, whole-second timestamp) → [`Sink::accept`] in batches.
+//!
+//! # Guarantees
+//! - A bad line, name or frame is counted and logged (at most once a second
+//!   per kind, with the number suppressed) and skipped; the connection and
+//!   the rest of its data carry on. Only a pickle frame announced longer than
+//!   the limit ends its connection, since the stream cannot be resynchronised.
+//! - While [`Sink::is_full`], TCP receivers stop reading (the senders' TCP
+//!   windows fill and they slow down) until [`Sink::below_low_watermark`]:
+//!   points are never dropped for lack of room.
+//! - [`Receivers::stop`] stops accepting, lets every open connection deliver
+//!   what it has sent (until it closes or is quiet for the drain period), and
+//!   returns once every point read has reached the sink.
+
+#![deny(missing_docs)]
+
+mod carbonlink;
+mod counters;
+mod line;
+mod listener;
+mod pickle;
+mod point;
+mod udp;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use counters::Counters;
+pub use point::Point;
+
+/// Where received points go (the write cache, in the server).
+pub trait Sink: Send + Sync + 'static {
+    /// Takes a batch of points (the vector is left empty).
+    fn accept(&self, points: &mut Vec<Point>);
+    /// True when receivers should stop reading.
+    fn is_full(&self) -> bool;
+    /// True when receivers may read again after a pause.
+    fn below_low_watermark(&self) -> bool;
+}
+
+/// What the carbonlink port answers from.
+pub trait CacheReader: Send + Sync + 'static {
+    /// The points held for a metric, not yet in its file, oldest first.
+    fn cached(&self, metric: &str) -> Vec<(i64, f64)>;
+    /// The metric's aggregation method (the only metadata key carbon knows).
+    fn aggregation_method(&self, metric: &str) -> Result<String, String>;
+    /// Changes the aggregation method; returns the old one.
+    fn set_aggregation_method(&self, metric: &str, method: &str) -> Result<String, String>;
+}
+
+/// Listener addresses and limits.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Plaintext TCP.
+    pub line: Option<SocketAddr>,
+    /// Plaintext UDP.
+    pub udp: Option<SocketAddr>,
+    /// Pickle TCP.
+    pub pickle: Option<SocketAddr>,
+    /// Carbonlink TCP.
+    pub carbonlink: Option<SocketAddr>,
+    /// Longest plaintext line, in bytes (carbon: 16384).
+    pub max_line_len: usize,
+    /// Largest pickle frame (carbon's `PICKLE_RECEIVER_MAX_LENGTH`).
+    pub max_pickle_frame: usize,
+    /// Largest carbonlink request frame.
+    pub max_carbonlink_frame: usize,
+    /// Open connections per TCP listener; further clients wait to be accepted.
+    pub max_connections: usize,
+    /// Close a connection silent for this long (None: never).
+    pub idle_timeout: Option<Duration>,
+    /// At shutdown, how long an open connection may stay quiet before it is
+    /// closed.
+    pub drain_quiet: Duration,
+    /// `MIN_TIMESTAMP_RESOLUTION` (0: whole seconds, which whisper needs).
+    pub timestamp_resolution: u32,
+    /// `USE_FLOW_CONTROL`.
+    pub flow_control: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            line: None,
+            udp: None,
+            pickle: None,
+            carbonlink: None,
+            max_line_len: charcoal_protocol::plaintext::DEFAULT_MAX_LINE_LEN,
+            max_pickle_frame: charcoal_protocol::framing::DEFAULT_MAX_PICKLE_FRAME,
+            max_carbonlink_frame: 1 << 20,
+            max_connections: 16_384,
+            idle_timeout: None,
+            drain_quiet: Duration::from_millis(500),
+            timestamp_resolution: 1,
+            flow_control: true,
+        }
+    }
+}
+
+/// The bound addresses, for logs and tests (port 0 becomes the real port).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Bound {
+    /// Plaintext TCP.
+    pub line: Option<SocketAddr>,
+    /// Plaintext UDP.
+    pub udp: Option<SocketAddr>,
+    /// Pickle TCP.
+    pub pickle: Option<SocketAddr>,
+    /// Carbonlink TCP.
+    pub carbonlink: Option<SocketAddr>,
+}
+
+/// The running listeners.
+#[derive(Debug)]
+pub struct Receivers {
+    /// Where they listen.
+    pub bound: Bound,
+    /// What they counted.
+    pub counters: Arc<Counters>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Binds every configured listener, then starts serving. Fails (binding
+/// nothing) if any address cannot be bound.
+pub async fn start(
+    config: Config,
+    sink: Arc<dyn Sink>,
+    reader: Arc<dyn CacheReader>,
+) -> std::io::Result<Receivers> {
+    let counters = Arc::new(Counters::default());
+    let (stop, stopped) = watch::channel(false);
+    let bind = |addr: Option<SocketAddr>| async move {
+        match addr {
+            Some(a) => tokio::net::TcpListener::bind(a).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let line = bind(config.line).await?;
+    let pickle = bind(config.pickle).await?;
+    let carbonlink = bind(config.carbonlink).await?;
+    let udp = match config.udp {
+        Some(a) => Some(tokio::net::UdpSocket::bind(a).await?),
+        None => None,
+    };
+    let bound = Bound {
+        line: line.as_ref().map(|l| l.local_addr()).transpose()?,
+        udp: udp.as_ref().map(|u| u.local_addr()).transpose()?,
+        pickle: pickle.as_ref().map(|l| l.local_addr()).transpose()?,
+        carbonlink: carbonlink.as_ref().map(|l| l.local_addr()).transpose()?,
+    };
+    let config = Arc::new(config);
+    let shared = listener::Shared {
+        config: config.clone(),
+        sink: sink.clone(),
+        counters: counters.clone(),
+        stopped: stopped.clone(),
+    };
+    let mut tasks = Vec::new();
+    if let Some(l) = line {
+        tasks.push(tokio::spawn(listener::serve(
+            l,
+            shared.clone(),
+            line::LineProtocol::factory(config.max_line_len),
+        )));
+    }
+    if let Some(l) = pickle {
+        tasks.push(tokio::spawn(listener::serve(
+            l,
+            shared.clone(),
+            pickle::PickleProtocol::factory(config.max_pickle_frame),
+        )));
+    }
+    if let Some(l) = carbonlink {
+        let reader = reader.clone();
+        tasks.push(tokio::spawn(listener::serve(
+            l,
+            shared.clone(),
+            carbonlink::CarbonlinkProtocol::factory(reader, config.max_carbonlink_frame),
+        )));
+    }
+    if let Some(u) = udp {
+        tasks.push(tokio::spawn(udp::serve(u, shared.clone())));
+    }
+    Ok(Receivers {
+        bound,
+        counters,
+        stop,
+        tasks,
+    })
+}
+
+impl Receivers {
+    /// Stops accepting, drains open connections, and returns when every
+    /// point read has been handed to the sink.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}

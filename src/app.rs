@@ -1,0 +1,280 @@
+//! The one place that knows every component: builds them from the settings,
+//! starts them in dependency order and stops them in reverse.
+//!
+//! Start: data directory → rules → cache → persisters → HTTP → receivers
+//! (only once everything behind them runs). Stop, on SIGTERM or SIGINT:
+//! receivers stop accepting and drain their connections → persisters write
+//! the whole cache (limits lifted) and sync → HTTP stops → exit 0.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use charcoal_cache::{Cache, Config as CacheConfig};
+use charcoal_protocol::MetricName;
+use charcoal_receiver::{CacheReader, Point, Sink};
+use charcoal_store::Rules;
+use charcoal_store::persister::{self, Persisters};
+use tokio::sync::watch;
+
+use crate::config::Settings;
+use crate::selfmetrics;
+
+/// Knobs that are flags rather than carbon.conf keys.
+#[derive(Debug, Clone)]
+pub(crate) struct Tuning {
+    /// Persister threads.
+    pub(crate) writers: usize,
+    /// How long shutdown keeps retrying failed writes.
+    pub(crate) shutdown_timeout: Duration,
+    /// Receiver limits that are flags (line length, connections, idle).
+    pub(crate) receiver: charcoal_receiver::Config,
+}
+
+/// The receivers' sink: the write cache.
+struct CacheSink(Arc<Cache>);
+
+impl Sink for CacheSink {
+    fn accept(&self, points: &mut Vec<Point>) {
+        for p in points.drain(..) {
+            self.0.add(p.name.as_str(), p.timestamp, p.value);
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.0.is_full()
+    }
+
+    fn below_low_watermark(&self) -> bool {
+        self.0.below_low_watermark()
+    }
+}
+
+/// What carbonlink answers from: the cache, and the files' headers.
+struct Carbonlink {
+    cache: Arc<Cache>,
+    whisper_dir: PathBuf,
+}
+
+impl Carbonlink {
+    fn file(&self, metric: &str) -> Result<PathBuf, String> {
+        let name = MetricName::parse(metric).map_err(|e| e.to_string())?;
+        Ok(self.whisper_dir.join(name.relative_path()))
+    }
+}
+
+impl CacheReader for Carbonlink {
+    fn cached(&self, metric: &str) -> Vec<(i64, f64)> {
+        // graphite-web asks with the normalised name; normalise anyway.
+        match MetricName::parse(metric) {
+            Ok(name) => self.cache.get(name.as_str()),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn aggregation_method(&self, metric: &str) -> Result<String, String> {
+        let path = self.file(metric)?;
+        whisper_format::info(&path)
+            .map(|h| h.aggregation.name().to_string())
+            .map_err(|e| e.to_string())
+    }
+
+    fn set_aggregation_method(&self, metric: &str, method: &str) -> Result<String, String> {
+        let method: whisper_format::Aggregation = method
+            .parse()
+            .map_err(|e: whisper_format::Error| e.to_string())?;
+        let path = self.file(metric)?;
+        let mut w = whisper_format::Whisper::open(&path).map_err(|e| e.to_string())?;
+        w.set_aggregation(Some(method), None)
+            .map(|(old, _)| old.name().to_string())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub(crate) async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("install the SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+    }
+}
+
+fn load_rules(settings: &Settings) -> Result<Rules> {
+    let rules = match &settings.conf_dir {
+        Some(dir) => Rules::load(dir)?,
+        None => Rules::embedded(),
+    };
+    for s in &rules.skipped {
+        tracing::warn!(section = %s.section, "storage rule skipped: {}", s.reason);
+    }
+    Ok(rules)
+}
+
+/// Runs the server until `shutdown` resolves.
+pub(crate) async fn run(
+    settings: Settings,
+    tuning: Tuning,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    if !settings.unused_keys.is_empty() {
+        tracing::warn!(keys = ?settings.unused_keys, "carbon.conf keys Charcoal does not use");
+    }
+    std::fs::create_dir_all(&settings.whisper_dir)
+        .with_context(|| format!("cannot create {}", settings.whisper_dir.display()))?;
+    let rules = Arc::new(RwLock::new(load_rules(&settings)?));
+
+    let cache = Arc::new(Cache::new(CacheConfig {
+        shards: 256,
+        max_points: settings.max_cache_size,
+    }));
+    // Cache keys are names the receivers validated; parsing again cannot
+    // fail, and if it did the points would wait in the cache, never escape.
+    let path_of: persister::PathOf = Arc::new(|name: &str| match MetricName::parse(name) {
+        Ok(n) => n.relative_path(),
+        Err(_) => PathBuf::from("_invalid_names_are_never_written"),
+    });
+    let persisters = Persisters::start(
+        cache.clone(),
+        rules.clone(),
+        persister::Config {
+            whisper_dir: settings.whisper_dir.clone(),
+            threads: tuning.writers,
+            strategy: settings.write_strategy,
+            max_updates_per_second: settings.max_updates_per_second,
+            max_creates_per_minute: settings.max_creates_per_minute,
+            allocation: settings.allocation,
+            lock: settings.lock_writes,
+        },
+        path_of,
+        Arc::new(|_name: &str| {}),
+    )
+    .context("cannot start the persister threads")?;
+    let stats = persisters.stats.clone();
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let http = match settings.http {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen for HTTP on {addr}"))?;
+            let bound = listener.local_addr()?;
+            let readiness_cache = cache.clone();
+            let readiness_stats = stats.clone();
+            let readiness: charcoal_api::Readiness = Arc::new(move || {
+                let mut reasons = Vec::new();
+                if readiness_cache.is_full() {
+                    reasons.push(format!(
+                        "cache full: {} points held, receivers paused",
+                        readiness_cache.size()
+                    ));
+                }
+                if readiness_stats.last_write_failed.load(Ordering::Relaxed) {
+                    reasons.push("the last whisper write failed".to_string());
+                }
+                reasons
+            });
+            let app = charcoal_api::router(charcoal_api::AppState { readiness });
+            let mut rx = stop_rx.clone();
+            let task = tokio::spawn(async move {
+                let stopped = async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                };
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            });
+            Some((bound, task))
+        }
+        None => None,
+    };
+    let receivers = charcoal_receiver::start(
+        charcoal_receiver::Config {
+            line: settings.line,
+            udp: settings.udp,
+            pickle: settings.pickle,
+            carbonlink: settings.carbonlink,
+            max_pickle_frame: settings.pickle_max_length,
+            timestamp_resolution: settings.min_timestamp_resolution as u32,
+            flow_control: settings.flow_control,
+            ..tuning.receiver.clone()
+        },
+        Arc::new(CacheSink(cache.clone())),
+        Arc::new(Carbonlink {
+            cache: cache.clone(),
+            whisper_dir: settings.whisper_dir.clone(),
+        }),
+    )
+    .await
+    .context("cannot bind the carbon listeners")?;
+    let b = &receivers.bound;
+    let mut bound: Vec<(&str, SocketAddr)> = Vec::new();
+    for (name, addr) in [
+        ("line", b.line),
+        ("udp", b.udp),
+        ("pickle", b.pickle),
+        ("carbonlink", b.carbonlink),
+    ] {
+        if let Some(a) = addr {
+            bound.push((name, a));
+        }
+    }
+    if let Some((a, _)) = &http {
+        bound.push(("http", *a));
+    }
+    let listening: Vec<String> = bound.iter().map(|(n, a)| format!("{n}={a}")).collect();
+    tracing::info!(whisper_dir = %settings.whisper_dir.display(), "listening {}", listening.join(" "));
+
+    let reporter = (settings.metric_interval > 0).then(|| {
+        tokio::spawn(selfmetrics::report(
+            selfmetrics::Sources {
+                cache: cache.clone(),
+                persisters: stats.clone(),
+                receivers: receivers.counters.clone(),
+                prefix: selfmetrics::agent_prefix(&settings.metric_prefix, None),
+            },
+            Duration::from_secs(settings.metric_interval),
+            stop_rx.clone(),
+        ))
+    });
+
+    shutdown.await;
+    // Stop order: no new points, then write everything, then the rest.
+    receivers.stop().await;
+    let _ = stop_tx.send(true);
+    if let Some(r) = reporter {
+        let _ = r.await;
+    }
+    let cache_for_stop = cache.clone();
+    let timeout = tuning.shutdown_timeout;
+    let left = tokio::task::spawn_blocking(move || persisters.stop(&cache_for_stop, timeout))
+        .await
+        .context("persister shutdown")?;
+    sync_dir(&settings.whisper_dir);
+    if let Some((_, task)) = http {
+        let _ = task.await;
+    }
+    if left > 0 {
+        anyhow::bail!("{left} points could not be written before the shutdown timeout");
+    }
+    tracing::info!("cache flushed; bye");
+    Ok(())
+}
+
+/// Flushes the filesystem holding the whisper tree (syncfs), so a clean
+/// shutdown leaves every written point on disk.
+fn sync_dir(dir: &std::path::Path) {
+    match std::fs::File::open(dir) {
+        Ok(f) => {
+            if let Err(e) = rustix::fs::syncfs(&f) {
+                tracing::warn!("cannot sync {}: {e}", dir.display());
+            }
+        }
+        Err(e) => tracing::warn!("cannot open {} to sync it: {e}", dir.display()),
+    }
+}

@@ -1,0 +1,153 @@
+//! Carbon's self-instrumentation: every `CARBON_METRIC_INTERVAL` the server
+//! stores its own counters as metrics under
+//! `carbon.agents.<host>-<instance>.`, into its own cache, like any metric,
+//! so existing dashboards of carbon-cache keep working.
+//!
+//! Counters are per interval (reset after each report) as in carbon; gauges
+//! (`cache.size`, `cache.queues`, `activeConnections`, `memUsage`) are
+//! sampled at report time.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use charcoal_cache::Cache;
+use charcoal_receiver::Counters;
+use charcoal_store::persister::Stats;
+use tokio::sync::watch;
+
+/// Everything the reporter reads.
+pub(crate) struct Sources {
+    /// The write cache (also where the metrics go).
+    pub(crate) cache: Arc<Cache>,
+    /// Persister counters.
+    pub(crate) persisters: Arc<Stats>,
+    /// Receiver counters.
+    pub(crate) receivers: Arc<Counters>,
+    /// `carbon.agents.<host>-<instance>`.
+    pub(crate) prefix: String,
+}
+
+/// `<prefix>.agents.<host>-<instance>`, host with dots as underscores.
+pub(crate) fn agent_prefix(prefix: &str, instance: Option<&str>) -> String {
+    let host = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .replace('.', "_");
+    format!("{prefix}.agents.{host}-{}", instance.unwrap_or("a"))
+}
+
+/// Last values of the running counters, to report differences.
+#[derive(Default)]
+struct Last {
+    received: u64,
+    committed: u64,
+    updates: u64,
+    creates: u64,
+    errors: u64,
+    micros: u64,
+    cpu: Duration,
+}
+
+/// User plus system CPU time of this process (from /proc/self/stat).
+fn cpu_time() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // Fields after the command name, which is in parentheses and may hold
+    // spaces: state is the first, utime the 12th, stime the 13th.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return Duration::ZERO;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let hz = rustix::param::clock_ticks_per_second().max(1);
+    Duration::from_secs_f64((ticks(11) + ticks(12)) as f64 / hz as f64)
+}
+
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * rustix::param::page_size() as u64)
+}
+
+fn sample(src: &Sources, last: &mut Last, elapsed: Duration) -> Vec<(&'static str, f64)> {
+    let delta = |now: u64, before: &mut u64| {
+        let d = now.saturating_sub(*before);
+        *before = now;
+        d
+    };
+    let p = &src.persisters;
+    let received = delta(
+        src.receivers.metrics_received.load(Ordering::Relaxed),
+        &mut last.received,
+    );
+    let committed = delta(
+        p.committed_points.load(Ordering::Relaxed),
+        &mut last.committed,
+    );
+    let updates = delta(
+        p.update_operations.load(Ordering::Relaxed),
+        &mut last.updates,
+    );
+    let creates = delta(p.creates.load(Ordering::Relaxed), &mut last.creates);
+    let errors = delta(p.errors.load(Ordering::Relaxed), &mut last.errors);
+    let micros = delta(p.update_micros.load(Ordering::Relaxed), &mut last.micros);
+    let cpu = cpu_time();
+    let cpu_used = cpu.saturating_sub(last.cpu);
+    last.cpu = cpu;
+
+    let mut out = vec![
+        ("cache.size", src.cache.size() as f64),
+        ("cache.queues", src.cache.metrics() as f64),
+        ("metricsReceived", received as f64),
+        ("committedPoints", committed as f64),
+        ("updateOperations", updates as f64),
+        ("creates", creates as f64),
+        ("errors", errors as f64),
+        (
+            "activeConnections",
+            src.receivers.active_connections.load(Ordering::Relaxed) as f64,
+        ),
+        (
+            "cpuUsage",
+            100.0 * cpu_used.as_secs_f64() / elapsed.as_secs_f64().max(1e-9),
+        ),
+        ("memUsage", rss_bytes() as f64),
+    ];
+    if updates > 0 {
+        out.push(("avgUpdateTime", micros as f64 / 1e6 / updates as f64));
+        out.push(("pointsPerUpdate", committed as f64 / updates as f64));
+    }
+    out
+}
+
+/// Reports every `interval` until `stopped`, and once more when stopping.
+pub(crate) async fn report(src: Sources, interval: Duration, mut stopped: watch::Receiver<bool>) {
+    let mut last = Last {
+        cpu: cpu_time(),
+        ..Last::default()
+    };
+    let mut taken = Instant::now();
+    loop {
+        let stopping = tokio::select! {
+            _ = tokio::time::sleep(interval) => false,
+            _ = stopped.wait_for(|s| *s) => true,
+        };
+        let now = whisper_format::now().clamp(0, i64::from(u32::MAX)) as u32;
+        let elapsed = taken.elapsed();
+        taken = Instant::now();
+        for (name, value) in sample(&src, &mut last, elapsed) {
+            src.cache.add(&format!("{}.{name}", src.prefix), now, value);
+        }
+        if stopping {
+            return;
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Black-box tests of the built `charcoal` binary: each starts the server on
+//! port 0 in a temporary directory, talks to it over real sockets, and checks
+//! the whisper files it writes with the reference (python3-whisper).
+
+mod util;
+
+mod receive;
+mod shutdown;

@@ -1,0 +1,227 @@
+//! Starting the server and checking its files.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A running `charcoal serve`, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub dir: tempfile::TempDir,
+    pub addrs: HashMap<String, SocketAddr>,
+    log: mpsc::Receiver<String>,
+    pub log_lines: Vec<String>,
+}
+
+impl Server {
+    /// Starts with every listener on 127.0.0.1:0 and `extra` flags.
+    pub fn start(extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(dir, extra)
+    }
+
+    pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
+        let mut args = vec!["serve"];
+        for l in ["--line", "--udp", "--pickle", "--carbonlink", "--http"] {
+            if !extra.contains(&l) {
+                args.extend([l, "127.0.0.1:0"]);
+            }
+        }
+        args.extend(extra);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_charcoal"))
+            .args(&args)
+            .current_dir(dir.path())
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start charcoal");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Server {
+            child,
+            dir,
+            addrs: HashMap::new(),
+            log: rx,
+            log_lines: Vec::new(),
+        };
+        let line = server.wait_log("listening ", Duration::from_secs(30));
+        let listening = line.split("listening ").nth(1).unwrap();
+        for pair in listening.split_whitespace() {
+            if let Some((k, v)) = pair.split_once('=')
+                && let Ok(a) = v.parse()
+            {
+                server.addrs.insert(k.to_string(), a);
+            }
+        }
+        server
+    }
+
+    /// Waits (bounded) for a log line containing `needle`.
+    pub fn wait_log(&mut self, needle: &str, within: Duration) -> String {
+        if let Some(l) = self.log_lines.iter().find(|l| l.contains(needle)) {
+            return l.clone();
+        }
+        let end = Instant::now() + within;
+        while Instant::now() < end {
+            match self.log.recv_timeout(Duration::from_millis(50)) {
+                Ok(l) => {
+                    self.log_lines.push(l.clone());
+                    if l.contains(needle) {
+                        return l;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        panic!(
+            "no log line with {needle:?} within {within:?}; log:\n{}",
+            self.log_lines.join("\n")
+        );
+    }
+
+    /// Everything logged so far.
+    pub fn drain_log(&mut self) -> &[String] {
+        while let Ok(l) = self.log.try_recv() {
+            self.log_lines.push(l);
+        }
+        &self.log_lines
+    }
+
+    pub fn addr(&self, name: &str) -> SocketAddr {
+        self.addrs[name]
+    }
+
+    pub fn whisper_dir(&self) -> PathBuf {
+        self.dir.path().join("storage/whisper")
+    }
+
+    /// The file of an untagged metric.
+    pub fn file(&self, metric: &str) -> PathBuf {
+        self.whisper_dir()
+            .join(format!("{}.wsp", metric.replace('.', "/")))
+    }
+
+    /// Sends bytes on a new plaintext connection and closes it.
+    pub fn send_lines(&self, bytes: &[u8]) {
+        let mut s = TcpStream::connect(self.addr("line")).unwrap();
+        s.write_all(bytes).unwrap();
+    }
+
+    /// GET on the HTTP port: (status, body).
+    pub fn http_get(&self, path: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(self.addr("http")).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        let status = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let body = out
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        rustix::process::kill_process(
+            rustix::process::Pid::from_child(&self.child),
+            rustix::process::Signal::TERM,
+        )
+        .unwrap();
+        let end = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                self.drain_log();
+                return status;
+            }
+            assert!(Instant::now() < end, "charcoal did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `f` every 10 ms until it returns Some, for at most `within`.
+pub fn eventually<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = Instant::now() + within;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The Python that has Debian's python3-whisper.
+pub fn python() -> PathBuf {
+    std::env::var_os("WHISPER_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/python3"))
+}
+
+/// Runs a Python snippet with `args` in `sys.argv[1:]`; returns stdout.
+pub fn python_run(code: &str, args: &[&str]) -> String {
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(code)
+        .args(args)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Every known (timestamp, value) of a file over its whole retention, read
+/// by python3-whisper.
+pub fn whisper_points(path: &Path) -> Vec<(i64, f64)> {
+    let code = "import sys, json, time, whisper\n\
+                p = sys.argv[1]\n\
+                info = whisper.info(p)\n\
+                now = int(time.time())\n\
+                (start, end, step), values = whisper.fetch(p, now - info['maxRetention'], now)\n\
+                print(json.dumps([[start + i * step, v] for i, v in enumerate(values) if v is not None]))";
+    let out = python_run(code, &[path.to_str().unwrap()]);
+    let v: Vec<(i64, f64)> = serde_json::from_str(out.trim()).unwrap();
+    v
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
