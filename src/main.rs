@@ -151,21 +151,25 @@ fn main() -> Result<()> {
                 .enable_all()
                 .build()
                 .context("cannot start the async runtime")?;
-            runtime.block_on(app::run(
-                settings,
-                app::Tuning {
-                    writers,
-                    shutdown_timeout: std::time::Duration::from_secs(args.shutdown_timeout),
-                    receiver: charcoal_receiver::Config {
-                        max_line_len: args.max_line_length,
-                        max_connections: args.max_connections,
-                        idle_timeout: (args.idle_timeout > 0)
-                            .then(|| std::time::Duration::from_secs(args.idle_timeout)),
-                        ..charcoal_receiver::Config::default()
+            runtime.block_on(async {
+                let shutdown = app::shutdown_signal()?;
+                app::run(
+                    settings,
+                    app::Tuning {
+                        writers,
+                        shutdown_timeout: std::time::Duration::from_secs(args.shutdown_timeout),
+                        receiver: charcoal_receiver::Config {
+                            max_line_len: args.max_line_length,
+                            max_connections: args.max_connections,
+                            idle_timeout: (args.idle_timeout > 0)
+                                .then(|| std::time::Duration::from_secs(args.idle_timeout)),
+                            ..charcoal_receiver::Config::default()
+                        },
                     },
-                },
-                app::shutdown_signal(),
-            ))
+                    shutdown,
+                )
+                .await
+            })
         }
     }
 }
