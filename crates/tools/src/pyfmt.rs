@@ -161,6 +161,20 @@ pub fn percent_g(v: f64, precision: usize) -> String {
         return s.to_owned();
     }
     let precision = precision.max(1);
+    // Whole numbers with at most `precision` digits print as the integer
+    // itself (C's rule: exponent < precision means fixed notation, and
+    // trailing zeros are stripped). Most values in whisper files are, and
+    // this skips two exact decimal conversions per value.
+    if v.fract() == 0.0 && precision <= 38 && v.abs() < 10f64.powi(precision as i32) {
+        return if v == 0.0 {
+            if v.is_sign_negative() { "-0" } else { "0" }.to_owned()
+        } else {
+            (v as i128).to_string()
+        };
+    }
+    if let Some(s) = exact_g_small(v, precision) {
+        return s;
+    }
     let scientific = format!("{v:.*e}", precision - 1);
     let (mantissa, exponent) = scientific
         .split_once('e')
@@ -179,6 +193,110 @@ pub fn percent_g(v: f64, precision: usize) -> String {
         out.push_str(&exponent_suffix(exponent));
         out
     }
+}
+
+/// `%.Pg` of a finite, non-integral `v` with `|v| < 2^64` whose binary
+/// fraction has at most 124 bits, computed exactly in `u128` (the value is
+/// `m / 2^k`: each decimal digit is one multiply by ten). None for anything
+/// else, which takes the general path. Ties round to even, as glibc does in
+/// the default rounding mode.
+fn exact_g_small(v: f64, precision: usize) -> Option<String> {
+    if v == 0.0 || v.fract() == 0.0 || precision > 40 {
+        return None;
+    }
+    let bits = v.to_bits();
+    let negative = bits >> 63 == 1;
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let fraction_bits = bits & ((1u64 << 52) - 1);
+    let (mantissa, exp2) = if biased == 0 {
+        (fraction_bits, -1074)
+    } else {
+        (fraction_bits | (1u64 << 52), biased - 1075)
+    };
+    // v = mantissa * 2^exp2 with exp2 < 0 (v is not a whole number).
+    let k = u32::try_from(-exp2).ok().filter(|&k| k <= 124)?;
+    let int_part = if k >= 64 { 0 } else { mantissa >> k };
+    let mask = (1u128 << k) - 1;
+    let mut frac = u128::from(mantissa) & mask;
+
+    // Significant digits and the decimal exponent of the first one.
+    let mut digits: Vec<u8> = Vec::with_capacity(precision + 1);
+    let mut exp10: i32;
+    if int_part > 0 {
+        let s = int_part.to_string();
+        exp10 = s.len() as i32 - 1;
+        digits.extend(s.bytes().map(|b| b - b'0'));
+    } else {
+        exp10 = -1;
+        loop {
+            frac *= 10;
+            let d = (frac >> k) as u8;
+            frac &= mask;
+            if d != 0 {
+                digits.push(d);
+                break;
+            }
+            exp10 -= 1;
+        }
+    }
+    if digits.len() > precision {
+        return None; // more integer digits than the precision: general path
+    }
+    while digits.len() < precision {
+        frac *= 10;
+        digits.push((frac >> k) as u8);
+        frac &= mask;
+    }
+    // Round on the exact remainder frac / 2^k.
+    let half = 1u128 << (k - 1);
+    let round_up = frac > half || (frac == half && digits.last().is_some_and(|d| d % 2 == 1));
+    if round_up {
+        let mut i = digits.len();
+        loop {
+            if i == 0 {
+                digits.insert(0, 1);
+                digits.pop();
+                exp10 += 1;
+                break;
+            }
+            i -= 1;
+            if digits[i] == 9 {
+                digits[i] = 0;
+            } else {
+                digits[i] += 1;
+                break;
+            }
+        }
+    }
+    let mut out = String::with_capacity(precision + 8);
+    if negative {
+        out.push('-');
+    }
+    let p = precision as i32;
+    if (-4..p).contains(&exp10) {
+        if exp10 < 0 {
+            out.push_str("0.");
+            for _ in 0..(-exp10 - 1) {
+                out.push('0');
+            }
+            out.extend(digits.iter().map(|d| char::from(b'0' + d)));
+        } else {
+            let point = (exp10 + 1) as usize;
+            out.extend(digits[..point].iter().map(|d| char::from(b'0' + d)));
+            out.push('.');
+            out.extend(digits[point..].iter().map(|d| char::from(b'0' + d)));
+        }
+        let trimmed = strip_fraction_zeros(&out).len();
+        out.truncate(trimmed);
+    } else {
+        out.push(char::from(b'0' + digits[0]));
+        out.push('.');
+        out.extend(digits[1..].iter().map(|d| char::from(b'0' + d)));
+        let trimmed = strip_fraction_zeros(&out).len();
+        out.truncate(trimmed);
+        out.push_str(&exponent_suffix(exp10));
+    }
+    Some(out)
 }
 
 /// C's and Python's `'%W.Pg' % v`: [`percent_g`] right-aligned with spaces

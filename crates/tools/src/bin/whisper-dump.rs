@@ -5,13 +5,14 @@
 //! is read from a read-only memory map in chunks of whole points and every
 //! line goes straight to the buffered stdout; nothing holds a whole archive.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use charcoal_tools::cli::{self, Out};
 use charcoal_tools::optparse::{self, Flavor, Syntax};
-use charcoal_tools::pyfmt::{percent_g, percent_width_g};
+use charcoal_tools::pyfmt::percent_g;
 use charcoal_tools::timestyle::TimeStyle;
 use clap::Parser;
 use whisper_format::{Access, ArchiveInfo, OpenOptions, POINT_SIZE, Whisper, decode_point};
@@ -75,14 +76,20 @@ fn write_archive(
             u64::from(archive.offset) + (index * POINT_SIZE) as u64,
             chunk,
         )?;
+        // One reused line buffer: a year of minutes is half a million lines.
+        let mut line = String::with_capacity(128);
         for point in chunk.chunks_exact(POINT_SIZE) {
             let (timestamp, value) = decode_point(point);
-            writeln!(
-                out,
-                "{index}: {}, {}",
-                style.format(i64::from(timestamp)),
-                percent_width_g(value, 10, 35)
-            )?;
+            line.clear();
+            let _ = write!(line, "{index}: ");
+            match style {
+                TimeStyle::Unix => {
+                    let _ = write!(line, "{timestamp}");
+                }
+                other => line.push_str(&other.format(i64::from(timestamp))),
+            }
+            let _ = writeln!(line, ", {:>10}", percent_g(value, 35));
+            out.write_all(line.as_bytes())?;
             index += 1;
         }
     }
