@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -18,6 +18,7 @@ use charcoal_cache::{Cache, Config as CacheConfig};
 use charcoal_protocol::MetricName;
 use charcoal_receiver::{CacheReader, Point, Sink};
 use charcoal_store::Rules;
+use charcoal_store::filters::{Filters, Verdict};
 use charcoal_store::persister::{self, Persisters};
 use tokio::sync::watch;
 
@@ -35,22 +36,57 @@ pub(crate) struct Tuning {
     pub(crate) receiver: charcoal_receiver::Config,
 }
 
-/// The receivers' sink: the write cache.
-struct CacheSink(Arc<Cache>);
+/// Counts of points the white/blacklists dropped (carbon's
+/// `blacklistMatches` and `whitelistRejects`).
+#[derive(Debug, Default)]
+pub(crate) struct FilterCounters {
+    pub(crate) blacklist_matches: AtomicU64,
+    pub(crate) whitelist_rejects: AtomicU64,
+}
+
+/// The receivers' sink: the white/blacklists (when `USE_WHITELIST`), then
+/// the write cache.
+struct CacheSink {
+    cache: Arc<Cache>,
+    filters: Option<Arc<RwLock<Filters>>>,
+    counters: Arc<FilterCounters>,
+}
 
 impl Sink for CacheSink {
     fn accept(&self, points: &mut Vec<Point>) {
+        let filters = self
+            .filters
+            .as_ref()
+            .map(|f| f.read().unwrap_or_else(|p| p.into_inner()))
+            .filter(|f| !f.is_empty());
         for p in points.drain(..) {
-            self.0.add(p.name.as_str(), p.timestamp, p.value);
+            if let Some(f) = &filters {
+                match f.check(p.name.as_str()) {
+                    Verdict::Accept => {}
+                    Verdict::Blacklisted => {
+                        self.counters
+                            .blacklist_matches
+                            .fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    Verdict::NotWhitelisted => {
+                        self.counters
+                            .whitelist_rejects
+                            .fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                }
+            }
+            self.cache.add(p.name.as_str(), p.timestamp, p.value);
         }
     }
 
     fn is_full(&self) -> bool {
-        self.0.is_full()
+        self.cache.is_full()
     }
 
     fn below_low_watermark(&self) -> bool {
-        self.0.below_low_watermark()
+        self.cache.below_low_watermark()
     }
 }
 
@@ -110,6 +146,48 @@ pub(crate) fn shutdown_signal() -> Result<impl Future<Output = ()>> {
     })
 }
 
+fn load_filters(settings: &Settings) -> Filters {
+    let Some(dir) = &settings.conf_dir else {
+        return Filters::default();
+    };
+    let (filters, skipped) = Filters::load(dir);
+    for s in skipped {
+        tracing::warn!("white/blacklist pattern skipped: {s}");
+    }
+    filters
+}
+
+/// SIGHUP: re-read storage-schemas.conf, storage-aggregation.conf and the
+/// white/blacklists. A file that no longer parses leaves the rules in force.
+async fn reload_on_hangup(
+    settings: Settings,
+    rules: Arc<RwLock<Rules>>,
+    filters: Option<Arc<RwLock<Filters>>>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot handle SIGHUP: configuration reloads are off");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {}
+            _ = stopped.wait_for(|s| *s) => return,
+        }
+        match load_rules(&settings) {
+            Ok(new) => {
+                *rules.write().unwrap_or_else(|p| p.into_inner()) = new;
+                tracing::info!("SIGHUP: storage schemas and aggregation rules reloaded");
+            }
+            Err(e) => tracing::error!("SIGHUP: keeping the current storage rules: {e:#}"),
+        }
+        if let Some(f) = &filters {
+            *f.write().unwrap_or_else(|p| p.into_inner()) = load_filters(&settings);
+        }
+    }
+}
+
 fn load_rules(settings: &Settings) -> Result<Rules> {
     let rules = match &settings.conf_dir {
         Some(dir) => Rules::load(dir)?,
@@ -133,6 +211,11 @@ pub(crate) async fn run(
     std::fs::create_dir_all(&settings.whisper_dir)
         .with_context(|| format!("cannot create {}", settings.whisper_dir.display()))?;
     let rules = Arc::new(RwLock::new(load_rules(&settings)?));
+    let filters = settings
+        .use_whitelist
+        .then(|| Arc::new(RwLock::new(load_filters(&settings))));
+    let filter_counters = Arc::new(FilterCounters::default());
+    let listening = Arc::new(AtomicBool::new(false));
 
     let cache = Arc::new(Cache::new(CacheConfig {
         shards: 256,
@@ -171,8 +254,12 @@ pub(crate) async fn run(
             let bound = listener.local_addr()?;
             let readiness_cache = cache.clone();
             let readiness_stats = stats.clone();
+            let readiness_listening = listening.clone();
             let readiness: charcoal_api::Readiness = Arc::new(move || {
                 let mut reasons = Vec::new();
+                if !readiness_listening.load(Ordering::Relaxed) {
+                    reasons.push("starting: the carbon listeners are not bound yet".to_string());
+                }
                 if readiness_cache.is_full() {
                     reasons.push(format!(
                         "cache full: {} points held, receivers paused",
@@ -209,7 +296,11 @@ pub(crate) async fn run(
             flow_control: settings.flow_control,
             ..tuning.receiver.clone()
         },
-        Arc::new(CacheSink(cache.clone())),
+        Arc::new(CacheSink {
+            cache: cache.clone(),
+            filters: filters.clone(),
+            counters: filter_counters.clone(),
+        }),
         Arc::new(Carbonlink {
             cache: cache.clone(),
             whisper_dir: settings.whisper_dir.clone(),
@@ -217,6 +308,13 @@ pub(crate) async fn run(
     )
     .await
     .context("cannot bind the carbon listeners")?;
+    listening.store(true, Ordering::Relaxed);
+    let reloader = tokio::spawn(reload_on_hangup(
+        settings.clone(),
+        rules.clone(),
+        filters.clone(),
+        stop_rx.clone(),
+    ));
     let b = &receivers.bound;
     let mut bound: Vec<(&str, SocketAddr)> = Vec::new();
     for (name, addr) in [
@@ -241,6 +339,7 @@ pub(crate) async fn run(
                 cache: cache.clone(),
                 persisters: stats.clone(),
                 receivers: receivers.counters.clone(),
+                filters: filter_counters.clone(),
                 prefix: selfmetrics::agent_prefix(&settings.metric_prefix, None),
             },
             Duration::from_secs(settings.metric_interval),
@@ -255,6 +354,7 @@ pub(crate) async fn run(
     if let Some(r) = reporter {
         let _ = r.await;
     }
+    let _ = reloader.await;
     let cache_for_stop = cache.clone();
     let timeout = tuning.shutdown_timeout;
     let left = tokio::task::spawn_blocking(move || persisters.stop(&cache_for_stop, timeout))

@@ -24,6 +24,8 @@ pub(crate) struct Sources {
     pub(crate) persisters: Arc<Stats>,
     /// Receiver counters.
     pub(crate) receivers: Arc<Counters>,
+    /// White/blacklist drops.
+    pub(crate) filters: Arc<crate::app::FilterCounters>,
     /// `carbon.agents.<host>-<instance>`.
     pub(crate) prefix: String,
 }
@@ -46,6 +48,8 @@ struct Last {
     creates: u64,
     errors: u64,
     micros: u64,
+    blacklisted: u64,
+    not_whitelisted: u64,
     cpu: Duration,
 }
 
@@ -99,6 +103,14 @@ fn sample(src: &Sources, last: &mut Last, elapsed: Duration) -> Vec<(&'static st
     let creates = delta(p.creates.load(Ordering::Relaxed), &mut last.creates);
     let errors = delta(p.errors.load(Ordering::Relaxed), &mut last.errors);
     let micros = delta(p.update_micros.load(Ordering::Relaxed), &mut last.micros);
+    let blacklisted = delta(
+        src.filters.blacklist_matches.load(Ordering::Relaxed),
+        &mut last.blacklisted,
+    );
+    let not_whitelisted = delta(
+        src.filters.whitelist_rejects.load(Ordering::Relaxed),
+        &mut last.not_whitelisted,
+    );
     let cpu = cpu_time();
     let cpu_used = cpu.saturating_sub(last.cpu);
     last.cpu = cpu;
@@ -111,6 +123,8 @@ fn sample(src: &Sources, last: &mut Last, elapsed: Duration) -> Vec<(&'static st
         ("updateOperations", updates as f64),
         ("creates", creates as f64),
         ("errors", errors as f64),
+        ("blacklistMatches", blacklisted as f64),
+        ("whitelistRejects", not_whitelisted as f64),
         (
             "activeConnections",
             src.receivers.active_connections.load(Ordering::Relaxed) as f64,

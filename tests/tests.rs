@@ -4,5 +4,6 @@
 
 mod util;
 
+mod limits;
 mod receive;
 mod shutdown;

@@ -8,6 +8,7 @@
 
 #![deny(missing_docs)]
 
+pub mod filters;
 pub mod ini;
 pub mod persister;
 pub mod schemas;
