@@ -157,8 +157,18 @@ pub fn repr(v: f64) -> String {
 /// assert_eq!(percent_g(0.1, 20), "0.10000000000000000555");
 /// ```
 pub fn percent_g(v: f64, precision: usize) -> String {
+    let mut out = String::new();
+    write_percent_g(&mut out, v, precision);
+    out
+}
+
+/// [`percent_g`] appended to `out` (no allocation on the common paths:
+/// whisper-dump formats half a million values per year of minutes).
+pub fn write_percent_g(out: &mut String, v: f64, precision: usize) {
+    use std::fmt::Write as _;
     if let Some(s) = non_finite(v) {
-        return s.to_owned();
+        out.push_str(s);
+        return;
     }
     let precision = precision.max(1);
     // Whole numbers with at most `precision` digits print as the integer
@@ -166,15 +176,21 @@ pub fn percent_g(v: f64, precision: usize) -> String {
     // trailing zeros are stripped). Most values in whisper files are, and
     // this skips two exact decimal conversions per value.
     if v.fract() == 0.0 && precision <= 38 && v.abs() < 10f64.powi(precision as i32) {
-        return if v == 0.0 {
-            if v.is_sign_negative() { "-0" } else { "0" }.to_owned()
+        if v == 0.0 {
+            out.push_str(if v.is_sign_negative() { "-0" } else { "0" });
         } else {
-            (v as i128).to_string()
-        };
+            let _ = write!(out, "{}", v as i128);
+        }
+        return;
     }
-    if let Some(s) = exact_g_small(v, precision) {
-        return s;
+    if exact_g_small(out, v, precision) {
+        return;
     }
+    out.push_str(&percent_g_general(v, precision));
+}
+
+/// The general path of [`percent_g`], through Rust's exact `{:e}`.
+fn percent_g_general(v: f64, precision: usize) -> String {
     let scientific = format!("{v:.*e}", precision - 1);
     let (mantissa, exponent) = scientific
         .split_once('e')
@@ -200,7 +216,11 @@ pub fn percent_g(v: f64, precision: usize) -> String {
 /// `m / 2^k`: each decimal digit is one multiply by ten). None for anything
 /// else, which takes the general path. Ties round to even, as glibc does in
 /// the default rounding mode.
-fn exact_g_small(v: f64, precision: usize) -> Option<String> {
+fn exact_g_small(out: &mut String, v: f64, precision: usize) -> bool {
+    exact_g_small_checked(out, v, precision).is_some()
+}
+
+fn exact_g_small_checked(out: &mut String, v: f64, precision: usize) -> Option<()> {
     if v == 0.0 || v.fract() == 0.0 || precision > 40 {
         return None;
     }
@@ -220,12 +240,26 @@ fn exact_g_small(v: f64, precision: usize) -> Option<String> {
     let mut frac = u128::from(mantissa) & mask;
 
     // Significant digits and the decimal exponent of the first one.
-    let mut digits: Vec<u8> = Vec::with_capacity(precision + 1);
+    let mut store = [0u8; 48];
+    let mut n: usize;
     let mut exp10: i32;
     if int_part > 0 {
-        let s = int_part.to_string();
-        exp10 = s.len() as i32 - 1;
-        digits.extend(s.bytes().map(|b| b - b'0'));
+        let mut rev = [0u8; 20];
+        let mut len = 0;
+        let mut x = int_part;
+        while x > 0 {
+            rev[len] = (x % 10) as u8;
+            x /= 10;
+            len += 1;
+        }
+        if len > precision {
+            return None; // more integer digits than the precision: general path
+        }
+        for i in 0..len {
+            store[i] = rev[len - 1 - i];
+        }
+        n = len;
+        exp10 = len as i32 - 1;
     } else {
         exp10 = -1;
         loop {
@@ -233,20 +267,20 @@ fn exact_g_small(v: f64, precision: usize) -> Option<String> {
             let d = (frac >> k) as u8;
             frac &= mask;
             if d != 0 {
-                digits.push(d);
+                store[0] = d;
+                n = 1;
                 break;
             }
             exp10 -= 1;
         }
     }
-    if digits.len() > precision {
-        return None; // more integer digits than the precision: general path
-    }
-    while digits.len() < precision {
+    while n < precision {
         frac *= 10;
-        digits.push((frac >> k) as u8);
+        store[n] = (frac >> k) as u8;
+        n += 1;
         frac &= mask;
     }
+    let digits = &mut store[..precision];
     // Round on the exact remainder frac / 2^k.
     let half = 1u128 << (k - 1);
     let round_up = frac > half || (frac == half && digits.last().is_some_and(|d| d % 2 == 1));
@@ -254,8 +288,9 @@ fn exact_g_small(v: f64, precision: usize) -> Option<String> {
         let mut i = digits.len();
         loop {
             if i == 0 {
-                digits.insert(0, 1);
-                digits.pop();
+                // All nines rounded up: 1 followed by zeros, one place higher.
+                digits.rotate_right(1);
+                digits[0] = 1;
                 exp10 += 1;
                 break;
             }
@@ -268,7 +303,7 @@ fn exact_g_small(v: f64, precision: usize) -> Option<String> {
             }
         }
     }
-    let mut out = String::with_capacity(precision + 8);
+    let start = out.len();
     if negative {
         out.push('-');
     }
@@ -286,17 +321,17 @@ fn exact_g_small(v: f64, precision: usize) -> Option<String> {
             out.push('.');
             out.extend(digits[point..].iter().map(|d| char::from(b'0' + d)));
         }
-        let trimmed = strip_fraction_zeros(&out).len();
+        let trimmed = start + strip_fraction_zeros(&out[start..]).len();
         out.truncate(trimmed);
     } else {
         out.push(char::from(b'0' + digits[0]));
         out.push('.');
         out.extend(digits[1..].iter().map(|d| char::from(b'0' + d)));
-        let trimmed = strip_fraction_zeros(&out).len();
+        let trimmed = start + strip_fraction_zeros(&out[start..]).len();
         out.truncate(trimmed);
         out.push_str(&exponent_suffix(exp10));
     }
-    Some(out)
+    Some(())
 }
 
 /// C's and Python's `'%W.Pg' % v`: [`percent_g`] right-aligned with spaces

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use charcoal_tools::cli::{self, Out};
 use charcoal_tools::optparse::{self, Flavor, Syntax};
-use charcoal_tools::pyfmt::percent_g;
+use charcoal_tools::pyfmt::{percent_g, write_percent_g};
 use charcoal_tools::timestyle::TimeStyle;
 use clap::Parser;
 use whisper_format::{Access, ArchiveInfo, OpenOptions, POINT_SIZE, Whisper, decode_point};
@@ -88,7 +88,15 @@ fn write_archive(
                 }
                 other => line.push_str(&other.format(i64::from(timestamp))),
             }
-            let _ = writeln!(line, ", {:>10}", percent_g(value, 35));
+            line.push_str(", ");
+            // `%10.35g`: right-aligned in ten columns.
+            let start = line.len();
+            write_percent_g(&mut line, value, 35);
+            let width = line.len() - start;
+            if width < 10 {
+                line.insert_str(start, &"          "[..10 - width]);
+            }
+            line.push('\n');
             out.write_all(line.as_bytes())?;
             index += 1;
         }
