@@ -24,7 +24,7 @@ whisper.update_many("%s/src.wsp" % work, [(now - i * 60, float(i)) for i in rang
 PY
 
 best() { # best wall seconds of $runs runs of "$@"
-  local b=999999 s e t
+  local b=999999999999 s e t
   for _ in $(seq "$runs"); do
     s=$(date +%s%N); "$@" >/dev/null; e=$(date +%s%N)
     t=$(( (e - s) / 1000 )); [ "$t" -lt "$b" ] && b=$t

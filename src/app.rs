@@ -340,7 +340,10 @@ pub(crate) async fn run(
                 persisters: stats.clone(),
                 receivers: receivers.counters.clone(),
                 filters: filter_counters.clone(),
-                prefix: selfmetrics::agent_prefix(&settings.metric_prefix, None),
+                prefix: selfmetrics::agent_prefix(
+                    &settings.metric_prefix,
+                    settings.instance.as_deref(),
+                ),
             },
             Duration::from_secs(settings.metric_interval),
             stop_rx.clone(),

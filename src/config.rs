@@ -66,6 +66,8 @@ pub(crate) struct Settings {
     pub(crate) min_timestamp_resolution: u64,
     /// Keys of `[cache]` that Charcoal does not use, for one warning.
     pub(crate) unused_keys: Vec<String>,
+    /// The `[cache:INSTANCE]` applied (`--instance`), for self-metric names.
+    pub(crate) instance: Option<String>,
 }
 
 /// The keys of `[cache]` that change what Charcoal does.
@@ -128,6 +130,7 @@ impl Settings {
             enable_tags: true,
             min_timestamp_resolution: 1,
             unused_keys: Vec::new(),
+            instance: None,
         }
     }
 
@@ -162,7 +165,9 @@ impl Settings {
             })
             .unwrap_or(Path::new("."))
             .to_path_buf();
-        Settings::from_keys(&keys, conf_dir)
+        let mut settings = Settings::from_keys(&keys, conf_dir)?;
+        settings.instance = instance.map(str::to_owned);
+        Ok(settings)
     }
 
     fn from_keys(keys: &[(String, String)], conf_dir: PathBuf) -> Result<Settings> {
@@ -247,7 +252,12 @@ impl Settings {
             pickle_max_length: number("PICKLE_RECEIVER_MAX_LENGTH", Some(f64::from(1 << 20)))?
                 .map_or(usize::MAX, |n| n as usize),
             max_cache_size: number("MAX_CACHE_SIZE", None)?.map(|n| n as usize),
-            max_updates_per_second: number("MAX_UPDATES_PER_SECOND", Some(500.0))?,
+            max_updates_per_second: match number("MAX_UPDATES_PER_SECOND", Some(500.0))? {
+                Some(0.0) => {
+                    bail!("MAX_UPDATES_PER_SECOND = 0 would never write; use inf for no limit")
+                }
+                other => other,
+            },
             max_creates_per_minute: number("MAX_CREATES_PER_MINUTE", None)?,
             write_strategy,
             allocation,
@@ -260,6 +270,7 @@ impl Settings {
             min_timestamp_resolution: number("MIN_TIMESTAMP_RESOLUTION", Some(0.0))?
                 .map_or(0, |n| n as u64),
             unused_keys,
+            instance: None,
         })
     }
 }
@@ -421,6 +432,7 @@ mod tests {
         f("LINE_RECEIVER_PORT", "70000");
         f("CACHE_WRITE_STRATEGY", "timesorted");
         f("HTTP_LISTEN", "nowhere");
+        f("MAX_UPDATES_PER_SECOND", "0");
     }
 
     #[test]

@@ -2,8 +2,12 @@
 //! port 0 in a temporary directory, talks to it over real sockets, and checks
 //! the whisper files it writes with the reference (python3-whisper).
 
+mod reference;
 mod util;
 
+mod carbon_conf;
+mod carbonlink;
 mod limits;
 mod receive;
+mod relay;
 mod shutdown;

@@ -225,3 +225,69 @@ pub fn now() -> i64 {
         .unwrap()
         .as_secs() as i64
 }
+
+impl Server {
+    /// Starts `charcoal serve` in `dir` with exactly `args` after `serve`:
+    /// no listener flags are added, so the ports are whatever the arguments
+    /// or the `--config` file say. Still waits for the `listening` line.
+    pub fn start_exact(dir: tempfile::TempDir, args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_charcoal"))
+            .arg("serve")
+            .args(args)
+            .current_dir(dir.path())
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start charcoal");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Server {
+            child,
+            dir,
+            addrs: HashMap::new(),
+            log: rx,
+            log_lines: Vec::new(),
+        };
+        let line = server.wait_log("listening ", Duration::from_secs(30));
+        let listening = line.split("listening ").nth(1).unwrap();
+        for pair in listening.split_whitespace() {
+            if let Some((k, v)) = pair.split_once('=')
+                && let Ok(a) = v.parse()
+            {
+                server.addrs.insert(k.to_string(), a);
+            }
+        }
+        server
+    }
+}
+
+/// The points of many files in one python3-whisper run (one interpreter
+/// start instead of one per file): `None` for a file that is missing or
+/// cannot be read yet (still being created), else every known
+/// (timestamp, value) over its whole retention.
+pub fn whisper_points_many(paths: &[PathBuf]) -> Vec<Option<Vec<(i64, f64)>>> {
+    let code = "import sys, json, time, whisper\n\
+                now = int(time.time())\n\
+                out = []\n\
+                for p in sys.argv[1:]:\n\
+                \x20   try:\n\
+                \x20       info = whisper.info(p)\n\
+                \x20       (start, end, step), values = whisper.fetch(p, now - info['maxRetention'], now)\n\
+                \x20       out.append([[start + i * step, v] for i, v in enumerate(values) if v is not None])\n\
+                \x20   except Exception:\n\
+                \x20       out.append(None)\n\
+                print(json.dumps(out))";
+    let args: Vec<&str> = paths.iter().map(|p| p.to_str().unwrap()).collect();
+    let out = python_run(code, &args);
+    serde_json::from_str(out.trim()).unwrap()
+}

@@ -217,11 +217,14 @@ impl Worker {
             return;
         }
         if !stopping && let Some(bucket) = &self.shared.updates {
-            let wait = bucket.wait_time();
-            if !wait.is_zero() {
-                std::thread::sleep(wait);
+            // Wait for a token in short steps: a stop lifts the limit at once.
+            while !bucket.try_take() && !self.shared.stopping.load(Ordering::SeqCst) {
+                std::thread::sleep(
+                    bucket
+                        .wait_time()
+                        .clamp(Duration::from_millis(1), IDLE * 10),
+                );
             }
-            bucket.try_take();
         }
         match self.write(&popped, stopping) {
             Outcome::Written => {

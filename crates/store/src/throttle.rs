@@ -14,8 +14,16 @@ pub struct TokenBucket {
 }
 
 impl TokenBucket {
-    /// A full bucket.
+    /// A full bucket. A positive capacity is at least one token, so a rate
+    /// below one per second still lets a write through now and then; a zero
+    /// capacity never gives a token (`MAX_CREATES_PER_MINUTE = 0`: no new
+    /// files, their points wait in the cache).
     pub fn new(capacity: f64, rate_per_second: f64) -> TokenBucket {
+        let capacity = if capacity > 0.0 {
+            capacity.max(1.0)
+        } else {
+            0.0
+        };
         TokenBucket {
             capacity,
             rate: rate_per_second,
@@ -56,8 +64,10 @@ impl TokenBucket {
     pub fn wait_time(&self) -> Duration {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         self.refill(&mut state);
-        if state.0 >= 1.0 || self.rate <= 0.0 {
+        if state.0 >= 1.0 {
             Duration::ZERO
+        } else if self.rate <= 0.0 {
+            Duration::from_secs(3600)
         } else {
             Duration::from_secs_f64((1.0 - state.0) / self.rate)
         }
