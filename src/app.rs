@@ -238,6 +238,7 @@ pub(crate) async fn run(
             max_creates_per_minute: settings.max_creates_per_minute,
             allocation: settings.allocation,
             lock: settings.lock_writes,
+            autoflush: settings.autoflush,
         },
         path_of,
         Arc::new(|_name: &str| {}),

@@ -52,6 +52,8 @@ pub(crate) struct Settings {
     pub(crate) allocation: Allocation,
     /// `WHISPER_LOCK_WRITES`.
     pub(crate) lock_writes: bool,
+    /// `WHISPER_AUTOFLUSH`.
+    pub(crate) autoflush: bool,
     /// `USE_FLOW_CONTROL`.
     pub(crate) flow_control: bool,
     /// `USE_WHITELIST`.
@@ -92,6 +94,7 @@ const USED_KEYS: &[&str] = &[
     "WHISPER_SPARSE_CREATE",
     "WHISPER_FALLOCATE_CREATE",
     "WHISPER_LOCK_WRITES",
+    "WHISPER_AUTOFLUSH",
     "USE_FLOW_CONTROL",
     "USE_WHITELIST",
     "CARBON_METRIC_PREFIX",
@@ -123,6 +126,7 @@ impl Settings {
             write_strategy: WriteStrategy::Sorted,
             allocation: Allocation::Zeroed,
             lock_writes: false,
+            autoflush: false,
             flow_control: true,
             use_whitelist: false,
             metric_prefix: "carbon".into(),
@@ -262,6 +266,7 @@ impl Settings {
             write_strategy,
             allocation,
             lock_writes: boolean("WHISPER_LOCK_WRITES", false)?,
+            autoflush: boolean("WHISPER_AUTOFLUSH", false)?,
             flow_control: boolean("USE_FLOW_CONTROL", true)?,
             use_whitelist: boolean("USE_WHITELIST", false)?,
             metric_prefix: get("CARBON_METRIC_PREFIX").unwrap_or("carbon").to_string(),

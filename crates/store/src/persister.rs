@@ -50,6 +50,8 @@ pub struct Config {
     pub allocation: Allocation,
     /// `WHISPER_LOCK_WRITES`.
     pub lock: bool,
+    /// `WHISPER_AUTOFLUSH`: fsync each file after writing it.
+    pub autoflush: bool,
 }
 
 /// Counters for the self-metrics (`carbon.agents.*`) and `/ready`.
@@ -286,8 +288,13 @@ impl Worker {
             lock: shared.config.lock,
             access: Access::Pread,
         };
-        let result = Whisper::open_with(&path, opts)
-            .and_then(|mut w| w.update_many(&popped.points, whisper_format::now()));
+        let result = Whisper::open_with(&path, opts).and_then(|mut w| {
+            w.update_many(&popped.points, whisper_format::now())?;
+            if shared.config.autoflush {
+                w.sync()?;
+            }
+            Ok(())
+        });
         match result {
             Ok(()) => {
                 let stats = &shared.stats;

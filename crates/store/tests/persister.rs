@@ -47,6 +47,7 @@ impl Rig {
                 max_creates_per_minute: max_creates,
                 allocation: Allocation::Sparse,
                 lock: true,
+                autoflush: false,
             },
             path_of,
             on_create,
@@ -182,4 +183,35 @@ fn the_create_limit_delays_new_files_without_dropping_points_and_stop_flushes() 
         "stop lifts the limit"
     );
     assert_eq!(rig.created.lock().unwrap().len(), 5);
+}
+
+#[test]
+fn a_corrupt_existing_file_keeps_its_points_and_others_are_written() {
+    let rig = Rig::new();
+    std::fs::create_dir_all(rig.whisper_dir().join("bad")).unwrap();
+    let corrupt = rig.whisper_dir().join("bad/file.wsp");
+    std::fs::write(&corrupt, b"this is not a whisper header at all").unwrap();
+    let p = rig.start(1, None, Rules::embedded());
+    let now = whisper_format::now();
+    rig.cache.add("bad.file", (now - 10) as u32, 1.0);
+    rig.cache.add("good.file", (now - 10) as u32, 2.0);
+    let good = rig.whisper_dir().join("good/file.wsp");
+    let end = Instant::now() + Duration::from_secs(10);
+    while !(good.exists() && p.stats.errors.load(std::sync::atomic::Ordering::Relaxed) > 0)
+        && Instant::now() < end
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(read(&good, now).len(), 1, "other metrics keep flowing");
+    assert_eq!(rig.cache.get("bad.file").len(), 1, "kept in the cache");
+    assert_eq!(
+        std::fs::read(&corrupt).unwrap(),
+        b"this is not a whisper header at all",
+        "the corrupt file is left alone"
+    );
+    // The operator replaces it with a good file: the points are written.
+    std::fs::remove_file(&corrupt).unwrap();
+    assert!(rig.drained(Duration::from_secs(20)));
+    assert_eq!(p.stop(&rig.cache, Duration::from_secs(1)), 0);
+    assert_eq!(read(&corrupt, now).len(), 1);
 }
