@@ -27,49 +27,14 @@ impl Server {
     }
 
     pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
-        let mut args = vec!["serve"];
+        let mut args = Vec::new();
         for l in ["--line", "--udp", "--pickle", "--carbonlink", "--http"] {
             if !extra.contains(&l) {
                 args.extend([l, "127.0.0.1:0"]);
             }
         }
         args.extend(extra);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_charcoal"))
-            .args(&args)
-            .current_dir(dir.path())
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start charcoal");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut server = Server {
-            child,
-            dir,
-            addrs: HashMap::new(),
-            log: rx,
-            log_lines: Vec::new(),
-        };
-        let line = server.wait_log("listening ", Duration::from_secs(30));
-        let listening = line.split("listening ").nth(1).unwrap();
-        for pair in listening.split_whitespace() {
-            if let Some((k, v)) = pair.split_once('=')
-                && let Ok(a) = v.parse()
-            {
-                server.addrs.insert(k.to_string(), a);
-            }
-        }
-        server
+        Self::start_exact(dir, &args)
     }
 
     /// Waits (bounded) for a log line containing `needle`.

@@ -6,10 +6,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use charcoal_protocol::carbonlink::{Request, Response, decode_request};
-use charcoal_protocol::framing::{Frame, split_frame, write_frame};
+use charcoal_protocol::framing::write_frame;
 use charcoal_protocol::pickle::Value;
 
-use crate::listener::{Factory, Protocol, Shared};
+use crate::listener::{Factory, Protocol, Shared, for_each_frame};
 use crate::{CacheReader, Counters};
 
 pub(crate) struct CarbonlinkProtocol {
@@ -97,32 +97,23 @@ impl Protocol for CarbonlinkProtocol {
         shared: &Shared,
         peer: SocketAddr,
     ) -> Result<usize, String> {
-        let mut used = 0;
-        loop {
-            match split_frame(&buf[used..], self.max_frame) {
-                Frame::Incomplete => return Ok(used),
-                Frame::TooLarge(len) => {
-                    Counters::add(&shared.counters.oversized_frames, 1);
-                    return Err(format!(
-                        "a carbonlink request of {len} bytes exceeds the limit of {}",
-                        self.max_frame
-                    ));
-                }
-                frame @ Frame::Frame(payload) => {
-                    used += frame.consumed();
-                    Counters::add(&shared.counters.carbonlink_requests, 1);
-                    let response = match decode_request(payload) {
-                        Ok(request) => self.answer(request),
-                        Err(e) => {
-                            shared.counters.refused("carbonlink", Some(peer), &e);
-                            Response::Error(e.to_string())
-                        }
-                    };
-                    if let Err(e) = write_frame(&response.encode(), out) {
-                        return Err(format!("cannot frame a reply of {} bytes", e.0));
+        for_each_frame(
+            buf,
+            self.max_frame,
+            "carbonlink request",
+            &shared.counters,
+            |payload| {
+                Counters::add(&shared.counters.carbonlink_requests, 1);
+                let response = match decode_request(payload) {
+                    Ok(request) => self.answer(request),
+                    Err(e) => {
+                        shared.counters.refused("carbonlink", Some(peer), &e);
+                        Response::Error(e.to_string())
                     }
-                }
-            }
-        }
+                };
+                write_frame(&response.encode(), out)
+                    .map_err(|e| format!("cannot frame a reply of {} bytes", e.0))
+            },
+        )
     }
 }

@@ -42,6 +42,35 @@ pub(crate) trait Protocol: Send + 'static {
     }
 }
 
+/// Calls `each` for every whole length-prefixed frame at the start of `buf`
+/// and returns the bytes used; a frame announced longer than `max` is an
+/// error that ends the connection (the stream cannot be resynchronised).
+pub(crate) fn for_each_frame(
+    buf: &[u8],
+    max: usize,
+    what: &str,
+    counters: &Counters,
+    mut each: impl FnMut(&[u8]) -> Result<(), String>,
+) -> Result<usize, String> {
+    use charcoal_protocol::framing::{Frame, split_frame};
+    let mut used = 0;
+    loop {
+        match split_frame(&buf[used..], max) {
+            Frame::Incomplete => return Ok(used),
+            Frame::TooLarge(len) => {
+                Counters::add(&counters.oversized_frames, 1);
+                return Err(format!(
+                    "a {what} of {len} bytes exceeds the limit of {max}"
+                ));
+            }
+            frame @ Frame::Frame(payload) => {
+                used += frame.consumed();
+                each(payload)?;
+            }
+        }
+    }
+}
+
 /// Makes a fresh protocol state per connection.
 pub(crate) type Factory = Arc<dyn Fn() -> Box<dyn Protocol> + Send + Sync>;
 

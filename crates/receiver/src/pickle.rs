@@ -6,11 +6,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use charcoal_protocol::MetricName;
-use charcoal_protocol::framing::{Frame, split_frame};
 use charcoal_protocol::pickle::decode_carbon_batch;
 
 use crate::Counters;
-use crate::listener::{Factory, Protocol, Shared};
+use crate::listener::{Factory, Protocol, Shared, for_each_frame};
 use crate::point::{Point, finish};
 
 pub(crate) struct PickleProtocol {
@@ -89,23 +88,16 @@ impl Protocol for PickleProtocol {
         shared: &Shared,
         peer: SocketAddr,
     ) -> Result<usize, String> {
-        let mut used = 0;
-        loop {
-            match split_frame(&buf[used..], self.max_frame) {
-                Frame::Incomplete => break,
-                Frame::TooLarge(len) => {
-                    Counters::add(&shared.counters.oversized_frames, 1);
-                    return Err(format!(
-                        "a pickle frame of {len} bytes exceeds the limit of {} (PICKLE_RECEIVER_MAX_LENGTH)",
-                        self.max_frame
-                    ));
-                }
-                frame @ Frame::Frame(payload) => {
-                    used += frame.consumed();
-                    self.frame(payload, shared, peer);
-                }
-            }
-        }
+        let used = for_each_frame(
+            buf,
+            self.max_frame,
+            "pickle frame (PICKLE_RECEIVER_MAX_LENGTH)",
+            &shared.counters,
+            |payload| {
+                self.frame(payload, shared, peer);
+                Ok(())
+            },
+        )?;
         Counters::add(&shared.counters.metrics_received, self.batch.len() as u64);
         if !self.batch.is_empty() {
             shared.sink.accept(&mut self.batch);
