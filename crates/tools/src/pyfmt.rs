@@ -162,6 +162,34 @@ pub fn percent_g(v: f64, precision: usize) -> String {
     out
 }
 
+/// 10^i as f64 for i in 0..=38 (the bound of the whole-number shortcut).
+const POW10: [f64; 39] = {
+    let mut t = [1.0f64; 39];
+    let mut i = 1;
+    while i < 39 {
+        t[i] = t[i - 1] * 10.0;
+        i += 1;
+    }
+    t
+};
+
+/// Appends the decimal digits of `v` (what `{v}` prints, without the
+/// formatting machinery: whisper-dump prints two integers per line).
+pub fn push_u64(out: &mut String, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
+}
+
 /// [`percent_g`] appended to `out` (no allocation on the common paths:
 /// whisper-dump formats half a million values per year of minutes).
 pub fn write_percent_g(out: &mut String, v: f64, precision: usize) {
@@ -175,12 +203,21 @@ pub fn write_percent_g(out: &mut String, v: f64, precision: usize) {
     // itself (C's rule: exponent < precision means fixed notation, and
     // trailing zeros are stripped). Most values in whisper files are, and
     // this skips two exact decimal conversions per value.
-    if v.fract() == 0.0 && precision <= 38 && v.abs() < 10f64.powi(precision as i32) {
-        if v == 0.0 {
-            out.push_str(if v.is_sign_negative() { "-0" } else { "0" });
-        } else {
-            let _ = write!(out, "{}", v as i128);
+    let magnitude = v.abs();
+    // `as u64` saturates and truncates; equal back means a whole number.
+    let whole = magnitude as u64;
+    if magnitude < 1.8e19 && whole as f64 == magnitude && magnitude < POW10[precision.min(38)] {
+        if v.is_sign_negative() {
+            out.push('-');
         }
+        push_u64(out, whole);
+        return;
+    }
+    if v.fract() == 0.0 && precision <= 38 && magnitude < POW10[precision] {
+        if v.is_sign_negative() {
+            out.push('-');
+        }
+        let _ = write!(out, "{}", magnitude as u128);
         return;
     }
     if exact_g_small(out, v, precision) {

@@ -5,14 +5,13 @@
 //! is read from a read-only memory map in chunks of whole points and every
 //! line goes straight to the buffered stdout; nothing holds a whole archive.
 
-use std::fmt::Write as _;
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use charcoal_tools::cli::{self, Out};
 use charcoal_tools::optparse::{self, Flavor, Syntax};
-use charcoal_tools::pyfmt::{percent_g, write_percent_g};
+use charcoal_tools::pyfmt::{percent_g, push_u64, write_percent_g};
 use charcoal_tools::timestyle::TimeStyle;
 use clap::Parser;
 use whisper_format::{Access, ArchiveInfo, OpenOptions, POINT_SIZE, Whisper, decode_point};
@@ -76,30 +75,28 @@ fn write_archive(
             u64::from(archive.offset) + (index * POINT_SIZE) as u64,
             chunk,
         )?;
-        // One reused line buffer: a year of minutes is half a million lines.
-        let mut line = String::with_capacity(128);
+        // One reused buffer per chunk of lines: a year of minutes is half a
+        // million lines.
+        let mut line = String::with_capacity(n * 48);
+        let mut value_text = String::with_capacity(48);
         for point in chunk.chunks_exact(POINT_SIZE) {
             let (timestamp, value) = decode_point(point);
-            line.clear();
-            let _ = write!(line, "{index}: ");
+            push_u64(&mut line, index as u64);
+            line.push_str(": ");
             match style {
-                TimeStyle::Unix => {
-                    let _ = write!(line, "{timestamp}");
-                }
+                TimeStyle::Unix => push_u64(&mut line, u64::from(timestamp)),
                 other => line.push_str(&other.format(i64::from(timestamp))),
             }
             line.push_str(", ");
             // `%10.35g`: right-aligned in ten columns.
-            let start = line.len();
-            write_percent_g(&mut line, value, 35);
-            let width = line.len() - start;
-            if width < 10 {
-                line.insert_str(start, &"          "[..10 - width]);
-            }
+            value_text.clear();
+            write_percent_g(&mut value_text, value, 35);
+            line.push_str(&"          "[..10 - value_text.len().min(10)]);
+            line.push_str(&value_text);
             line.push('\n');
-            out.write_all(line.as_bytes())?;
             index += 1;
         }
+        out.write_all(line.as_bytes())?;
     }
     Ok(())
 }
