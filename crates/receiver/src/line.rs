@@ -6,7 +6,7 @@ use std::sync::Arc;
 use charcoal_protocol::plaintext::{LineError, LineSplitter, parse_line};
 
 use crate::Counters;
-use crate::listener::{Factory, Protocol, Shared};
+use crate::listener::{Factory, Protocol, Shared, deliver};
 use crate::point::{Point, finish};
 
 pub(crate) struct LineProtocol {
@@ -81,10 +81,7 @@ impl Protocol for LineProtocol {
             take_line(parsed, &mut self.batch, shared, "line", Some(peer));
         }
         let used = lines.consumed();
-        Counters::add(&shared.counters.metrics_received, self.batch.len() as u64);
-        if !self.batch.is_empty() {
-            shared.sink.accept(&mut self.batch);
-        }
+        deliver(shared, &mut self.batch);
         Ok(used)
     }
 }

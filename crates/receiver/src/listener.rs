@@ -42,6 +42,15 @@ pub(crate) trait Protocol: Send + 'static {
     }
 }
 
+/// Hands a connection's batch to the sink and counts it (carbon's
+/// `metricsReceived`).
+pub(crate) fn deliver(shared: &Shared, batch: &mut Vec<crate::Point>) {
+    Counters::add(&shared.counters.metrics_received, batch.len() as u64);
+    if !batch.is_empty() {
+        shared.sink.accept(batch);
+    }
+}
+
 /// Calls `each` for every whole length-prefixed frame at the start of `buf`
 /// and returns the bytes used; a frame announced longer than `max` is an
 /// error that ends the connection (the stream cannot be resynchronised).

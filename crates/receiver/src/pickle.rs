@@ -9,7 +9,7 @@ use charcoal_protocol::MetricName;
 use charcoal_protocol::pickle::decode_carbon_batch;
 
 use crate::Counters;
-use crate::listener::{Factory, Protocol, Shared, for_each_frame};
+use crate::listener::{Factory, Protocol, Shared, deliver, for_each_frame};
 use crate::point::{Point, finish};
 
 pub(crate) struct PickleProtocol {
@@ -98,10 +98,7 @@ impl Protocol for PickleProtocol {
                 Ok(())
             },
         )?;
-        Counters::add(&shared.counters.metrics_received, self.batch.len() as u64);
-        if !self.batch.is_empty() {
-            shared.sink.accept(&mut self.batch);
-        }
+        deliver(shared, &mut self.batch);
         Ok(used)
     }
 }

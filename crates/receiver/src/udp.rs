@@ -7,7 +7,7 @@ use tokio::net::UdpSocket;
 
 use crate::Counters;
 use crate::line::take_line;
-use crate::listener::Shared;
+use crate::listener::{Shared, deliver};
 
 pub(crate) async fn serve(socket: UdpSocket, shared: Shared) {
     let mut buf = vec![0u8; 65_536];
@@ -40,9 +40,6 @@ pub(crate) async fn serve(socket: UdpSocket, shared: Shared) {
                 );
             }
         }
-        Counters::add(&shared.counters.metrics_received, batch.len() as u64);
-        if !batch.is_empty() {
-            shared.sink.accept(&mut batch);
-        }
+        deliver(&shared, &mut batch);
     }
 }
