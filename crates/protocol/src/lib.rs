@@ -11,6 +11,7 @@
 //! |---|---|---|
 //! | [`metric_name`] | [`MetricName`]: the one validated, normalised, path-safe metric name, tag syntax, name → whisper path | compat notes §2.6 |
 //! | [`plaintext`] | one `<metric> <value> <timestamp>` line; a line splitter that keeps incomplete tails | §2.1 |
+//! | [`glob`] | graphite path patterns (`{a,b}`, `*`, `?`, `[a-z]`, `**`) matched node by node as graphite-web's finder does | §3.3 |
 //! | [`framing`] | 4-byte big-endian length-prefixed frames (pickle receiver, carbonlink) | §2.2, §2.3 |
 //! | [`pickle`] | a restricted pickle decoder (data opcodes only, protocols 0–5), carbon's batch semantics, a protocol-2 encoder | §2.2 |
 //! | [`carbonlink`] | cache-query requests and responses | §2.3 |
@@ -44,6 +45,7 @@
 
 pub mod carbonlink;
 pub mod framing;
+pub mod glob;
 pub mod metric_name;
 pub mod pickle;
 pub mod plaintext;

@@ -208,7 +208,7 @@ pub(crate) fn write_float(f: &mut fmt::Formatter<'_>, v: f64) -> fmt::Result {
     if v.is_infinite() {
         return f.write_str(if v > 0.0 { "1e999" } else { "-1e999" });
     }
-    f.write_str(&crate::pyrepr::float_repr(v).replace("e+", "e"))
+    f.write_str(&charcoal_pyfmt::repr(v).replace("e+", "e"))
 }
 
 /// Characters that can only appear escaped in a path.

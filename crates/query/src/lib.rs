@@ -39,13 +39,26 @@
 //! "Differs from graphite-web".
 #![deny(missing_docs)]
 
+pub mod aggfunc;
 pub mod ast;
+pub mod consolidate;
+pub mod error;
+pub mod eval;
+pub mod functions;
 pub mod parser;
-mod pyrepr;
+pub mod pyre;
+pub mod registry;
+pub mod series;
+pub mod source;
 pub mod template;
 pub mod time;
+pub mod value;
 
 pub use ast::{Call, Expr, ExprKind, KwArg, Span, Target, Template};
+pub use error::EvalError;
+pub use eval::{Ctx, Limits, Request, evaluate_targets};
 pub use parser::{ParseError, parse_target};
+pub use series::{Series, Tags};
+pub use source::{Fetched, MemorySource, Node, Source, SourceError};
 pub use template::{TemplateError, expand_templates};
 pub use time::{TimeError, TimeRange, parse_at_time, parse_time_offset, time_range, time_zone};

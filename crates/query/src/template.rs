@@ -27,7 +27,7 @@
 //!   they are substituted in float form.
 
 use crate::ast::{Expr, ExprKind, Template};
-use crate::pyrepr::float_repr;
+use charcoal_pyfmt::repr as float_repr;
 
 /// Why a template cannot be expanded.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -7,7 +7,8 @@
 //! print, with the same exit codes. The modules here reproduce the pieces of
 //! the Python runtime that the scripts' input and output go through:
 //!
-//! - [`pyfmt`]: Python's float formatting (`repr`, `'%g'`, `'%f'`, list `str`).
+//! - `charcoal_pyfmt` (re-exported as [`pyfmt`]): Python's float formatting (`repr`, `'%g'`,
+//!   `'%f'`, list `str`), shared with the render API.
 //! - [`pytime`]: `time.ctime` and `time.strftime` in the local time zone.
 //! - [`pyparse`]: `int()`, `float()` and optparse's number options.
 //! - [`pyjson`]: `json.dumps` and `repr` of dicts and lists.
@@ -39,7 +40,7 @@
 
 pub mod cli;
 pub mod optparse;
-pub mod pyfmt;
+pub use charcoal_pyfmt as pyfmt;
 pub mod pyjson;
 pub mod pyparse;
 pub mod pytime;

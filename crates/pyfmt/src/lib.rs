@@ -1,11 +1,12 @@
 //! Formatting of `f64` exactly as CPython 3.11 formats a `float`.
 //!
-//! The Python whisper scripts print values with `print(value)`, `'%f' % v`,
-//! `'%.35g' % v`, `str(list_of_values)` and friends. The Rust tools must be
-//! byte-identical to those scripts, and Rust's own `Display` for `f64`
-//! differs from Python's in many places (`1` vs `1.0`, `1e16` vs
-//! `10000000000000000`, `NaN` vs `nan`, no `%g` at all), so this module
-//! rebuilds Python's rules on top of Rust's digit generation:
+//! Python code decides the text of numbers all over the Graphite stack: the whisper scripts
+//! print with `print(value)`, `'%f' % v` and `'%.35g' % v`; graphite-web names series with
+//! `'scale(%s,%g)'`, writes JSON and `rawData` with `repr`, and substitutes template values
+//! with `str()`. Rust's own `Display` for `f64` differs from Python's in many places (`1` vs
+//! `1.0`, `1e16` vs `10000000000000000`, `NaN` vs `nan`, no `%g` at all), so this crate
+//! rebuilds Python's rules on top of Rust's digit generation, once, for the tools and the
+//! render API alike:
 //!
 //! - `{:e}` yields a shortest digit string that round-trips, as Python's
 //!   `repr` uses; where two such strings are equally near the value, Python

@@ -1,0 +1,300 @@
+//! The evaluator: a parsed target and a request's time range in, series out.
+//!
+//! It walks the tree the way graphite-web's `evaluateTokens` does: a path expression is
+//! fetched (every matching metric, sorted by name, each remembering the expression as its
+//! `pathExpression`), a call evaluates its arguments left to right, binds them to the
+//! function's declared parameters ([`crate::registry::Args::bind`]) and runs it; literals are
+//! Python scalars. `seriesByTag(...)` is resolved through the source's tag index and keeps
+//! its call text as the path expression. Functions that need data from another time range
+//! (`timeShift`, the `moving*` family's look-back window) evaluate their raw argument again
+//! through [`Ctx::with_range`].
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use jiff::tz::TimeZone;
+
+use crate::ast::{Expr, ExprKind};
+use crate::error::EvalError;
+use crate::registry::{Args, lookup};
+use crate::series::Series;
+use crate::source::Source;
+use crate::value::Value;
+
+/// Limits one request may not exceed.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Series fetched from storage, over all targets.
+    pub max_series: usize,
+    /// Values fetched from storage, over all targets.
+    pub max_points: usize,
+}
+
+impl std::default::Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_series: 100_000,
+            max_points: 100_000_000,
+        }
+    }
+}
+
+/// What one render request evaluates against.
+pub struct Request<'a> {
+    /// Storage.
+    pub source: &'a dyn Source,
+    /// Start of the range (exclusive, as whisper reads it).
+    pub from: i64,
+    /// End of the range.
+    pub until: i64,
+    /// The reference time (`now=`).
+    pub now: i64,
+    /// The request's time zone (`tz=`).
+    pub tz: TimeZone,
+    /// `xFilesFactor=` (graphite-web's DEFAULT_XFILES_FACTOR is 0).
+    pub x_files_factor: f64,
+    /// `template[name]=value` pairs in request order.
+    pub templates: Vec<(String, String)>,
+    /// Limits.
+    pub limits: Limits,
+}
+
+impl std::fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("from", &self.from)
+            .field("until", &self.until)
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Per-request bookkeeping shared by every context of the request.
+#[derive(Default)]
+struct State {
+    series: Cell<usize>,
+    points: Cell<usize>,
+    fetched: RefCell<HashMap<(String, i64, i64), Vec<Series>>>,
+}
+
+/// The context a function runs in: the request, the target's text, and the time range
+/// (which `timeShift` and friends move).
+pub struct Ctx<'a> {
+    req: &'a Request<'a>,
+    state: &'a State,
+    text: &'a str,
+    /// Start of the range this evaluation reads.
+    pub from: i64,
+    /// End of the range this evaluation reads.
+    pub until: i64,
+}
+
+impl std::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("from", &self.from)
+            .field("until", &self.until)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Evaluates every target of a request in order and concatenates the results, as
+/// graphite-web's `evaluateTarget` does. Blank targets are skipped.
+pub fn evaluate_targets(req: &Request<'_>, targets: &[String]) -> Result<Vec<Series>, EvalError> {
+    let state = State::default();
+    let mut out = Vec::new();
+    for target in targets {
+        if target.trim().is_empty() {
+            continue;
+        }
+        let parsed = crate::parser::parse_target(target)?;
+        let expr = crate::template::expand_templates(parsed.expr(), &req.templates)?;
+        let ctx = Ctx {
+            req,
+            state: &state,
+            text: parsed.source(),
+            from: req.from,
+            until: req.until,
+        };
+        match ctx.eval(&expr)? {
+            Value::Series(s) => out.extend(s),
+            Value::None => {}
+            other => return Err(EvalError::NotSeries(other.py_repr())),
+        }
+    }
+    Ok(out)
+}
+
+impl<'a> Ctx<'a> {
+    /// The request's reference time.
+    pub fn now(&self) -> i64 {
+        self.req.now
+    }
+
+    /// The request's time zone.
+    pub fn tz(&self) -> &TimeZone {
+        &self.req.tz
+    }
+
+    /// The request's `xFilesFactor`.
+    pub fn x_files_factor(&self) -> f64 {
+        self.req.x_files_factor
+    }
+
+    /// The request's original range (before any shift).
+    pub fn request_range(&self) -> (i64, i64) {
+        (self.req.from, self.req.until)
+    }
+
+    /// The source, for functions that look things up themselves.
+    pub fn source(&self) -> &dyn Source {
+        self.req.source
+    }
+
+    /// The same request over another range.
+    pub fn with_range(&self, from: i64, until: i64) -> Ctx<'a> {
+        Ctx {
+            req: self.req,
+            state: self.state,
+            text: self.text,
+            from,
+            until,
+        }
+    }
+
+    /// The target text an expression was parsed from.
+    pub fn text(&self, expr: &Expr) -> &str {
+        self.text.get(expr.span.start..expr.span.end).unwrap_or("")
+    }
+
+    /// Evaluates an expression.
+    pub fn eval(&self, expr: &Expr) -> Result<Value, EvalError> {
+        Ok(match &expr.kind {
+            ExprKind::Path(p) => Value::Series(self.fetch(p)?),
+            ExprKind::Call(call) => {
+                if call.name == "seriesByTag" {
+                    let raw = self
+                        .text
+                        .get(call.span.start..call.span.end)
+                        .unwrap_or(&call.name)
+                        .to_owned();
+                    let mut exprs = Vec::new();
+                    for a in &call.args {
+                        match &a.kind {
+                            ExprKind::Str { value, .. } => exprs.push(value.clone()),
+                            _ => {
+                                return Err(EvalError::function(
+                                    "seriesByTag",
+                                    "all arguments must be quoted tag expressions",
+                                ));
+                            }
+                        }
+                    }
+                    return Ok(Value::Series(self.fetch_tagged(&raw, &exprs)?));
+                }
+                let def = lookup(&call.name).ok_or_else(|| EvalError::UnknownFunction {
+                    name: call.name.clone(),
+                    offset: call.span.start,
+                })?;
+                let mut positional = Vec::with_capacity(call.args.len());
+                for a in &call.args {
+                    positional.push(self.eval(a)?);
+                }
+                let mut keywords = Vec::with_capacity(call.kwargs.len());
+                for k in &call.kwargs {
+                    keywords.push((k.name.clone(), self.eval(&k.value)?));
+                }
+                let mut args = Args::bind(def, positional, keywords, call.args.clone())?;
+                Value::Series((def.run)(self, &mut args)?)
+            }
+            ExprKind::Template(t) => {
+                // Templates are expanded before evaluation; one left here had no bindings.
+                return self.eval(&t.inner);
+            }
+            ExprKind::Bool(b) => Value::Bool(*b),
+            ExprKind::Int(i) => Value::Int(*i),
+            ExprKind::Float(f) => Value::Float(*f),
+            ExprKind::Str { value, .. } => Value::Str(value.clone()),
+            ExprKind::None => Value::None,
+            ExprKind::Inf => Value::Float(f64::INFINITY),
+        })
+    }
+
+    /// Evaluates an expression that must give series.
+    pub fn eval_series(&self, expr: &Expr) -> Result<Vec<Series>, EvalError> {
+        match self.eval(expr)? {
+            Value::Series(s) => Ok(s),
+            other => Err(EvalError::NotSeries(other.py_repr())),
+        }
+    }
+
+    /// Every metric `pattern` matches over this context's range, sorted by name, each with
+    /// `pattern` as its path expression.
+    pub fn fetch(&self, pattern: &str) -> Result<Vec<Series>, EvalError> {
+        let key = (pattern.to_owned(), self.from, self.until);
+        if let Some(hit) = self.state.fetched.borrow().get(&key) {
+            return Ok(hit.clone());
+        }
+        let mut leaves: Vec<String> = self
+            .req
+            .source
+            .find(pattern)?
+            .into_iter()
+            .filter(|n| n.is_leaf)
+            .map(|n| n.path)
+            .collect();
+        leaves.sort();
+        leaves.dedup();
+        let series = self.fetch_paths(&leaves, pattern)?;
+        self.state.fetched.borrow_mut().insert(key, series.clone());
+        Ok(series)
+    }
+
+    fn fetch_tagged(&self, raw: &str, exprs: &[String]) -> Result<Vec<Series>, EvalError> {
+        let mut names = self.req.source.find_tagged(exprs)?;
+        names.sort();
+        names.dedup();
+        self.fetch_paths(&names, raw)
+    }
+
+    fn fetch_paths(&self, paths: &[String], expression: &str) -> Result<Vec<Series>, EvalError> {
+        let limits = self.req.limits;
+        let mut out = Vec::with_capacity(paths.len());
+        for path in paths {
+            let n = self.state.series.get() + 1;
+            if n > limits.max_series {
+                return Err(EvalError::Limit(format!(
+                    "the request reads more than {} series (limit --max-series-per-request)",
+                    limits.max_series
+                )));
+            }
+            self.state.series.set(n);
+            let Some(f) = self
+                .req
+                .source
+                .fetch(path, self.from, self.until, self.req.now)?
+            else {
+                continue;
+            };
+            let points = self.state.points.get() + f.values.len();
+            if points > limits.max_points {
+                return Err(EvalError::Limit(format!(
+                    "the request reads more than {} values (limit --max-points-per-request)",
+                    limits.max_points
+                )));
+            }
+            self.state.points.set(points);
+            let mut s = Series::new(
+                path.clone(),
+                f.start,
+                f.end,
+                f.step,
+                f.values,
+                self.req.x_files_factor,
+            );
+            s.path_expression = expression.to_owned();
+            out.push(s);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,6 @@
+//! The Calculate group.
+
+use crate::registry::FunctionDef;
+
+/// Declarations.
+pub(crate) const FUNCTIONS: &[FunctionDef] = &[];
