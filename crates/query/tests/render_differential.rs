@@ -3,12 +3,12 @@
 //! `tests/py/render_oracle.py` runs graphite-web's evaluator, parameter checks, functions and
 //! `maxDataPoints` consolidation over an in-memory dataset (fetching replaced by whisper's
 //! grid rules); this test runs Charcoal's over the same dataset through
-//! [`MemorySource`]. Every target in `tests/render_targets.txt` is evaluated over several
+//! [`MemorySource`]. Every target in `tests/render_targets*.txt` is evaluated over several
 //! ranges, with and without `maxDataPoints`, and both answers must agree: both refuse, or
 //! the same series in the same order with the same names, tags, grid and values (within
 //! 1e-9 relative; nulls at the same places).
 //!
-//! Lines of `render_targets.txt` are targets; `#` starts a comment line. A line
+//! Lines of `render_targets*.txt` are targets; `#` starts a comment line. A line
 //! `!known <target>` marks a target whose difference is deliberate and documented in
 //! docs/compatibility.md: it must still evaluate on Charcoal's side without panicking.
 
@@ -95,18 +95,33 @@ fn dataset() -> Vec<Metric> {
     out
 }
 
+/// Every target of `tests/render_targets*.txt` (one file per function group or so).
 fn targets() -> Vec<(String, bool)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/render_targets.txt");
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| match l.strip_prefix("!known ") {
-            Some(t) => (t.trim().to_owned(), true),
-            None => (l.to_owned(), false),
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with("render_targets") && name.ends_with(".txt")
         })
-        .collect()
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for path in files {
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for l in text.lines().map(str::trim) {
+            if l.is_empty() || l.starts_with('#') {
+                continue;
+            }
+            out.push(match l.strip_prefix("!known ") {
+                Some(t) => (t.trim().to_owned(), true),
+                None => (l.to_owned(), false),
+            });
+        }
+    }
+    out
 }
 
 fn fmt_value(v: f64) -> Json {
