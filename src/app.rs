@@ -1,8 +1,9 @@
 //! The one place that knows every component: builds them from the settings,
 //! starts them in dependency order and stops them in reverse.
 //!
-//! Start: data directory → rules → cache → persisters → HTTP → receivers
-//! (only once everything behind them runs). Stop, on SIGTERM or SIGINT:
+//! Start: data directory → rules → cache → metric index (a scan of the
+//! whisper tree) → persisters (which add each new file to the index) → HTTP
+//! → receivers (only once everything behind them runs). Stop, on SIGTERM or SIGINT:
 //! receivers stop accepting and drain their connections → persisters write
 //! the whole cache (limits lifted) and sync → HTTP stops → exit 0.
 
@@ -19,7 +20,9 @@ use charcoal_protocol::MetricName;
 use charcoal_receiver::{CacheReader, Point, Sink};
 use charcoal_store::Rules;
 use charcoal_store::filters::{Filters, Verdict};
+use charcoal_store::index::MetricIndex;
 use charcoal_store::persister::{self, Persisters};
+use charcoal_store::reader::Reader;
 use tokio::sync::watch;
 
 use crate::config::Settings;
@@ -34,6 +37,8 @@ pub(crate) struct Tuning {
     pub(crate) shutdown_timeout: Duration,
     /// Receiver limits that are flags (line length, connections, idle).
     pub(crate) receiver: charcoal_receiver::Config,
+    /// Render API settings and limits.
+    pub(crate) api: charcoal_api::ApiConfig,
 }
 
 /// Counts of points the white/blacklists dropped (carbon's
@@ -48,6 +53,9 @@ pub(crate) struct FilterCounters {
 /// the write cache.
 struct CacheSink {
     cache: Arc<Cache>,
+    /// New cache entries are added to the index at once, so a metric is findable (and
+    /// rendered from the cache) before its file exists.
+    index: Arc<MetricIndex>,
     filters: Option<Arc<RwLock<Filters>>>,
     counters: Arc<FilterCounters>,
 }
@@ -77,7 +85,12 @@ impl Sink for CacheSink {
                     }
                 }
             }
-            self.cache.add(p.name.as_str(), p.timestamp, p.value);
+            if self.cache.add(p.name.as_str(), p.timestamp, p.value) {
+                let name = crate::source::index_name(&p.name);
+                if !self.index.contains(&name) {
+                    self.index.insert(&name);
+                }
+            }
         }
     }
 
@@ -221,6 +234,31 @@ pub(crate) async fn run(
         shards: 256,
         max_points: settings.max_cache_size,
     }));
+    let index = {
+        let dir = settings.whisper_dir.clone();
+        let threads = tuning.writers.max(2);
+        let started = std::time::Instant::now();
+        let (index, errors) = tokio::task::spawn_blocking(move || MetricIndex::scan(&dir, threads))
+            .await
+            .context("index scan")?;
+        for e in errors.iter().take(10) {
+            tracing::warn!("index scan: cannot read {e}");
+        }
+        tracing::info!(
+            metrics = index.len(),
+            millis = started.elapsed().as_millis() as u64,
+            "metric index built"
+        );
+        Arc::new(index)
+    };
+    let on_create: persister::OnCreate = {
+        let index = index.clone();
+        Arc::new(move |name: &str| {
+            if let Ok(n) = MetricName::parse(name) {
+                index.insert(&crate::source::index_name(&n));
+            }
+        })
+    };
     // Cache keys are names the receivers validated; parsing again cannot
     // fail, and if it did the points would wait in the cache, never escape.
     let path_of: persister::PathOf = Arc::new(|name: &str| match MetricName::parse(name) {
@@ -241,7 +279,7 @@ pub(crate) async fn run(
             autoflush: settings.autoflush,
         },
         path_of,
-        Arc::new(|_name: &str| {}),
+        on_create,
     )
     .context("cannot start the persister threads")?;
     let stats = persisters.stats.clone();
@@ -272,7 +310,18 @@ pub(crate) async fn run(
                 }
                 reasons
             });
-            let app = charcoal_api::router(charcoal_api::AppState { readiness });
+            let source = crate::source::StoreSource {
+                index: index.clone(),
+                reader: Reader::new(settings.whisper_dir.clone(), cache.clone(), rules.clone()),
+                whisper_dir: settings.whisper_dir.clone(),
+                max_find_results: tuning.api.max_find_results,
+            };
+            let app = charcoal_api::router(charcoal_api::AppState {
+                readiness,
+                source: Arc::new(source),
+                config: tuning.api.clone(),
+                clock: charcoal_api::system_clock,
+            });
             let mut rx = stop_rx.clone();
             let task = tokio::spawn(async move {
                 let stopped = async move {
@@ -299,6 +348,7 @@ pub(crate) async fn run(
         },
         Arc::new(CacheSink {
             cache: cache.clone(),
+            index: index.clone(),
             filters: filters.clone(),
             counters: filter_counters.clone(),
         }),

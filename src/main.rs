@@ -4,6 +4,7 @@
 mod app;
 mod config;
 mod selfmetrics;
+mod source;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -92,6 +93,21 @@ struct ServeArgs {
     /// Close carbon connections silent for this many seconds (0: never).
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     idle_timeout: u64,
+    /// Series one render request may read from storage (more is a 400).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    max_series_per_request: usize,
+    /// Values one render request may read from storage (more is a 400).
+    #[arg(long, value_name = "N", default_value_t = 100_000_000)]
+    max_points_per_request: usize,
+    /// Matches one /metrics/find or path expression may return (more is a 400).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    max_find_results: usize,
+    /// Largest HTTP request body in bytes (more is a 413).
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
+    max_body_size: usize,
+    /// Time zone of render requests without tz= (graphite-web's TIME_ZONE).
+    #[arg(long, value_name = "NAME", default_value = "UTC")]
+    time_zone: String,
     /// Log lines as text or JSON (level from RUST_LOG, default info).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -147,6 +163,16 @@ fn main() -> Result<()> {
             let writers = args
                 .writers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+            let api = charcoal_api::ApiConfig {
+                time_zone: charcoal_query::time_zone(&args.time_zone)
+                    .with_context(|| format!("--time-zone {}", args.time_zone))?,
+                limits: charcoal_query::Limits {
+                    max_series: args.max_series_per_request,
+                    max_points: args.max_points_per_request,
+                },
+                max_find_results: args.max_find_results,
+                max_body_bytes: args.max_body_size,
+            };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -165,6 +191,7 @@ fn main() -> Result<()> {
                                 .then(|| std::time::Duration::from_secs(args.idle_timeout)),
                             ..charcoal_receiver::Config::default()
                         },
+                        api,
                     },
                     shutdown,
                 )

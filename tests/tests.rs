@@ -10,4 +10,5 @@ mod carbonlink;
 mod limits;
 mod receive;
 mod relay;
+mod render;
 mod shutdown;

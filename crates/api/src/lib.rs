@@ -1,44 +1,141 @@
-//! Charcoal's HTTP API.
+//! Charcoal's HTTP API: graphite-web's read endpoints plus the orchestrator's probes.
 //!
-//! For now the two endpoints an orchestrator probes: `/health` (the process
-//! is alive: always 200) and `/ready` (it is doing its job: 200, or 503 with
-//! a JSON body naming every reason it is not). graphite-web's endpoints
-//! (`/render`, `/metrics/find`, ...) join this router with the read path.
+//! | route | module | what |
+//! |---|---|---|
+//! | `/render`, `/render/` | [`render`] | evaluate targets, answer json/csv/raw/pickle/msgpack |
+//! | `/metrics/find`, `/metrics`, `/metrics/find/` | [`find`] | treejson/completer/json/nodelist |
+//! | `/metrics/expand`, `/metrics/index.json` | [`find`] | expanded paths, every metric |
+//! | `/health`, `/ready` | here | alive; serving its purpose (503 with reasons) |
+//!
+//! Handlers parse graphite-web's parameters ([`params`]), run the evaluation on the blocking
+//! pool (file reads), and format the answer byte for byte as graphite-web does
+//! ([`format`], [`pyjson`]). A request's mistake is a 400 whose text says what is wrong;
+//! only a storage failure is a 500.
 
 #![deny(missing_docs)]
+
+pub mod find;
+pub mod format;
+pub mod params;
+pub mod pyjson;
+pub mod render;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use charcoal_query::{Limits, Source};
+use jiff::tz::TimeZone;
 use serde_json::json;
 
 /// Answers "is the server serving its purpose?": the reasons it is not, or
 /// an empty list. Supplied by the binary, which knows every component.
 pub type Readiness = Arc<dyn Fn() -> Vec<String> + Send + Sync>;
 
+/// Settings of the read API.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// graphite-web's `TIME_ZONE`: the zone for requests without `tz=`.
+    pub time_zone: TimeZone,
+    /// Series and values one render may read.
+    pub limits: Limits,
+    /// Matches one `/metrics/find` (or one path expression) may return.
+    pub max_find_results: usize,
+    /// Largest request body accepted (form posts).
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> ApiConfig {
+        ApiConfig {
+            time_zone: TimeZone::UTC,
+            limits: Limits::default(),
+            max_find_results: 100_000,
+            max_body_bytes: 4 << 20,
+        }
+    }
+}
+
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
     /// The readiness check.
     pub readiness: Readiness,
+    /// Where series and names come from.
+    pub source: Arc<dyn Source + Send + Sync>,
+    /// Settings.
+    pub config: ApiConfig,
+    /// The current time in epoch seconds (a parameter so tests can fix it).
+    pub clock: fn() -> i64,
 }
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
+}
+
+/// The system clock, for [`AppState::clock`].
+pub fn system_clock() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The router with every endpoint.
 pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.max_body_bytes;
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/render", get(render::handler).post(render::handler))
+        .route("/render/", get(render::handler).post(render::handler))
+        .route("/metrics", get(find::find).post(find::find))
+        .route("/metrics/", get(find::find).post(find::find))
+        .route("/metrics/find", get(find::find).post(find::find))
+        .route("/metrics/find/", get(find::find).post(find::find))
+        .route("/metrics/expand", get(find::expand).post(find::expand))
+        .route("/metrics/expand/", get(find::expand).post(find::expand))
+        .route("/metrics/index.json", get(find::index).post(find::index))
+        .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
+}
+
+/// A 400 answer with graphite-web's wording.
+pub(crate) fn bad_request(message: impl std::fmt::Display) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("Invalid parameters ({message})\n"),
+    )
+        .into_response()
+}
+
+/// A 500 answer.
+pub(crate) fn server_error(message: impl std::fmt::Display) -> Response {
+    tracing::error!("request failed: {message}");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{message}\n"),
+    )
+        .into_response()
+}
+
+/// The form-encoded body, if the request has one (Django's `request.POST` reads only that
+/// content type).
+pub(crate) fn form_body<'a>(headers: &axum::http::HeaderMap, body: &'a [u8]) -> Option<&'a [u8]> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    ct.starts_with("application/x-www-form-urlencoded")
+        .then_some(body)
 }
 
 async fn health() -> Response {
@@ -56,37 +153,4 @@ async fn ready(State(state): State<AppState>) -> Response {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::body::Body;
-    use axum::http::Request;
-    use std::sync::Mutex;
-    use tower::ServiceExt;
-
-    async fn call(app: Router, path: &str) -> (StatusCode, serde_json::Value) {
-        let res = app
-            .oneshot(Request::get(path).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = res.status();
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        (status, serde_json::from_slice(&bytes).unwrap())
-    }
-
-    #[tokio::test]
-    async fn ready_follows_the_check_and_health_does_not() {
-        let reasons = Arc::new(Mutex::new(vec!["cache full".to_string()]));
-        let r = reasons.clone();
-        let app = router(AppState {
-            readiness: Arc::new(move || r.lock().unwrap().clone()),
-        });
-        let (status, body) = call(app.clone(), "/ready").await;
-        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(body["reasons"], json!(["cache full"]));
-        assert_eq!(call(app.clone(), "/health").await.0, StatusCode::OK);
-        reasons.lock().unwrap().clear();
-        assert_eq!(call(app, "/ready").await.0, StatusCode::OK);
-    }
-}
+mod tests;

@@ -96,7 +96,7 @@ fn strip_fraction_zeros(s: &str) -> &str {
 /// `-inf` and `nan`.
 ///
 /// ```
-/// use charcoal_tools::pyfmt::repr;
+/// use charcoal_pyfmt::repr;
 /// assert_eq!(repr(1.0), "1.0");
 /// assert_eq!(repr(1e16), "1e+16");
 /// assert_eq!(repr(0.0001), "0.0001");
@@ -152,7 +152,7 @@ pub fn repr(v: f64) -> String {
 /// (`%.35g`) print the exact decimal expansion as glibc does.
 ///
 /// ```
-/// use charcoal_tools::pyfmt::percent_g;
+/// use charcoal_pyfmt::percent_g;
 /// assert_eq!(percent_g(0.1, 6), "0.1");
 /// assert_eq!(percent_g(1e16, 6), "1e+16");
 /// assert_eq!(percent_g(0.1, 20), "0.10000000000000000555");
@@ -376,7 +376,7 @@ fn exact_g_small_checked(out: &mut String, v: f64, precision: usize) -> Option<(
 /// to at least `width` characters.
 ///
 /// ```
-/// use charcoal_tools::pyfmt::percent_width_g;
+/// use charcoal_pyfmt::percent_width_g;
 /// assert_eq!(percent_width_g(1.5, 6, 3), "   1.5");
 /// ```
 pub fn percent_width_g(v: f64, width: usize, precision: usize) -> String {
@@ -387,7 +387,7 @@ pub fn percent_width_g(v: f64, width: usize, precision: usize) -> String {
 /// `-inf` and `nan` for non-finite values.
 ///
 /// ```
-/// use charcoal_tools::pyfmt::percent_f;
+/// use charcoal_pyfmt::percent_f;
 /// assert_eq!(percent_f(1.0 / 3.0), "0.333333");
 /// assert_eq!(percent_f(-0.0), "-0.000000");
 /// ```
@@ -402,7 +402,7 @@ pub fn percent_f(v: f64) -> String {
 /// list `whisper.fetch` returns: `[1.0, None, 2.5]`, or `[]` when empty.
 ///
 /// ```
-/// use charcoal_tools::pyfmt::list_repr;
+/// use charcoal_pyfmt::list_repr;
 /// assert_eq!(list_repr(&[Some(1.0), None, Some(2.5)]), "[1.0, None, 2.5]");
 /// assert_eq!(list_repr(&[]), "[]");
 /// ```

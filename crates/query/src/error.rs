@@ -85,15 +85,18 @@ pub enum EvalError {
     /// level.
     #[error("target does not evaluate to a series list: {0}")]
     NotSeries(String),
-    /// Storage failed.
-    #[error("storage: {0}")]
+    /// The source refused (a bad or too broad pattern) or failed (storage).
+    #[error("{0}")]
     Source(#[from] SourceError),
 }
 
 impl EvalError {
     /// Whether the request was at fault (HTTP 4xx) rather than the server.
     pub fn is_client_error(&self) -> bool {
-        !matches!(self, EvalError::Source(_))
+        match self {
+            EvalError::Source(e) => e.is_client_error(),
+            _ => true,
+        }
     }
 
     /// A function-level refusal.

@@ -31,8 +31,25 @@ pub struct Fetched {
 
 /// Why the source could not answer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct SourceError(pub String);
+#[non_exhaustive]
+pub enum SourceError {
+    /// The pattern cannot be used (the request's fault).
+    #[error("invalid pattern: {0}")]
+    Pattern(String),
+    /// The pattern matches more than the server allows (the request's fault).
+    #[error("{0}")]
+    Limit(String),
+    /// Storage failed (the server's fault).
+    #[error("{0}")]
+    Storage(String),
+}
+
+impl SourceError {
+    /// Whether the request was at fault rather than the server.
+    pub fn is_client_error(&self) -> bool {
+        !matches!(self, SourceError::Storage(_))
+    }
+}
 
 /// Storage as the evaluator sees it.
 pub trait Source: Sync {
@@ -53,6 +70,11 @@ pub trait Source: Sync {
     /// The series names matching `seriesByTag`'s expressions (already validated), sorted.
     /// Sources without a tag index match nothing.
     fn find_tagged(&self, _expressions: &[String]) -> Result<Vec<String>, SourceError> {
+        Ok(Vec::new())
+    }
+
+    /// Every metric name, sorted (`/metrics/index.json`).
+    fn list(&self) -> Result<Vec<String>, SourceError> {
         Ok(Vec::new())
     }
 }
@@ -84,7 +106,7 @@ impl MemorySource {
 impl Source for MemorySource {
     fn find(&self, pattern: &str) -> Result<Vec<Node>, SourceError> {
         let matcher = charcoal_protocol::glob::PathPattern::new(pattern)
-            .map_err(|e| SourceError(e.to_string()))?;
+            .map_err(|e| SourceError::Pattern(e.to_string()))?;
         let mut out: BTreeMap<String, bool> = BTreeMap::new();
         for path in self.metrics.keys() {
             let parts: Vec<&str> = path.split('.').collect();
@@ -101,6 +123,10 @@ impl Source for MemorySource {
             .into_iter()
             .map(|(path, is_leaf)| Node { path, is_leaf })
             .collect())
+    }
+
+    fn list(&self) -> Result<Vec<String>, SourceError> {
+        Ok(self.metrics.keys().cloned().collect())
     }
 
     fn fetch(

@@ -3,14 +3,17 @@
 //! storage-aggregation.conf, read as carbon reads them) and the persister
 //! threads that move points from the write cache into whisper files.
 //!
-//! The metric index and cache-over-disk reads join this crate with the read
-//! path.
+//! For the read path it owns the metric index (every stored name, in memory,
+//! updated as files are created) and the reader that overlays the cache's
+//! unwritten points on a file's values.
 
 #![deny(missing_docs)]
 
 pub mod filters;
+pub mod index;
 pub mod ini;
 pub mod persister;
+pub mod reader;
 pub mod schemas;
 pub mod throttle;
 

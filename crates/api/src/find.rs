@@ -1,0 +1,336 @@
+//! `/metrics/find`, `/metrics/expand` and `/metrics/index.json` (graphite-web's
+//! metrics/views.py), answered from the in-memory index behind the [`Source`].
+//!
+//! `find` matches are sorted by node name (stable, so equal names keep path order), and a
+//! path that is both a metric and a directory is reported twice, once as each, as
+//! graphite-web's finder reports it. `from`/`until` are checked but do not filter (a
+//! whisper file's interval is its whole retention).
+//!
+//! # Differs from graphite-web
+//!
+//! `format=json`'s `intervals` is empty (graphite-web reports each file's retention window);
+//! `format=pickle` and `msgpack` (cluster finds) are not served yet.
+//!
+//! [`Source`]: charcoal_query::Source
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use charcoal_query::{Node, SourceError, parse_at_time, time_zone};
+use serde_json::{Map, Value, json};
+
+use crate::params::Params;
+use crate::pyjson::dumps;
+use crate::{AppState, bad_request, form_body, server_error};
+
+fn source_error(e: SourceError) -> Response {
+    if e.is_client_error() {
+        bad_request(e)
+    } else {
+        server_error(e)
+    }
+}
+
+/// A JSON answer as graphite-web's `json_response_for` writes it: `ensure_ascii` only when
+/// the client accepts exactly `application/json`, `jsonp` wrapping, no-cache headers.
+fn json_response(headers: &HeaderMap, params: &Params, data: &Value, no_cache: bool) -> Response {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    let ensure_ascii = accept == "application/json";
+    let mut text = dumps(data, ensure_ascii);
+    let mut content_type = "application/json".to_owned();
+    if let Some(cb) = params.get("jsonp").filter(|cb| !cb.is_empty()) {
+        text = format!("{cb}({text})");
+        content_type = "text/javascript".to_owned();
+    }
+    if !ensure_ascii {
+        content_type.push_str(";charset=utf-8");
+    }
+    let mut response = (StatusCode::OK, text).into_response();
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if no_cache {
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+    response
+}
+
+fn int_param(params: &Params, name: &str, default: i64) -> Result<i64, String> {
+    match params.get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| format!("Invalid int value {v:?} for param {name}")),
+    }
+}
+
+/// Python's `urllib.parse.unquote_plus`.
+fn unquote_plus(s: &str) -> String {
+    let replaced = s.replace('+', " ");
+    let bytes = replaced.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push(h * 16 + l);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// The `/metrics/find` handler.
+pub async fn find(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = Params::parse(uri.query(), form_body(&headers, &body));
+    match tokio::task::spawn_blocking(move || find_blocking(&state, &headers, &params)).await {
+        Ok(r) => r,
+        Err(e) => server_error(format!("find task failed: {e}")),
+    }
+}
+
+fn find_blocking(state: &AppState, headers: &HeaderMap, params: &Params) -> Response {
+    let format = params.get("format").unwrap_or("treejson").to_owned();
+    let (leaves_only, wildcards, position, automatic_variants) = match (
+        int_param(params, "leavesOnly", 0),
+        int_param(params, "wildcards", 0),
+        int_param(params, "position", -1),
+        int_param(params, "automatic_variants", 0),
+    ) {
+        (Ok(a), Ok(b), Ok(c), Ok(d)) => (a != 0, b != 0, c, d != 0),
+        (Err(r), ..) | (_, Err(r), ..) | (_, _, Err(r), _) | (.., Err(r)) => {
+            return bad_request(r);
+        }
+    };
+    let tz = params
+        .get("tz")
+        .and_then(|n| time_zone(n).ok())
+        .unwrap_or_else(|| state.config.time_zone.clone());
+    let clock = (state.clock)();
+    let now = match params.get("now").map(|v| parse_at_time(v, clock, &tz)) {
+        None => clock,
+        Some(Ok(n)) => n,
+        Some(Err(e)) => return bad_request(format!("Invalid value for param now: {e}")),
+    };
+    for key in ["from", "until"] {
+        if let Some(v) = params.get(key).filter(|v| *v != "-1")
+            && let Err(e) = parse_at_time(v, now, &tz)
+        {
+            return bad_request(format!("Invalid value {v:?} for param {key}: {e}"));
+        }
+    }
+    let Some(mut query) = params.get("query").map(str::to_owned) else {
+        return bad_request("Missing required parameter 'query'");
+    };
+    if query.is_empty() {
+        return bad_request("Required parameter 'query' is empty");
+    }
+    let base_path = match query.rsplit_once('.') {
+        Some((head, _)) => format!("{head}."),
+        None => String::new(),
+    };
+    if format == "completer" {
+        query = query.replace("..", "*.");
+        if !query.ends_with('*') {
+            query.push('*');
+        }
+        if automatic_variants {
+            query = query
+                .split('.')
+                .map(|p| {
+                    if p.contains(',') && !p.contains('{') {
+                        format!("{{{p}}}")
+                    } else {
+                        p.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(".");
+        }
+    }
+    let mut matches = match state.source.find(&query) {
+        Ok(m) => m,
+        Err(e) => return source_error(e),
+    };
+    if matches.len() > state.config.max_find_results {
+        return bad_request(format!(
+            "the query matches more than {} nodes (limit --max-find-results)",
+            state.config.max_find_results
+        ));
+    }
+    if leaves_only {
+        matches.retain(|n| n.is_leaf);
+    }
+    matches.sort_by(|a, b| node_name(a).cmp(node_name(b)));
+    let data = match format.as_str() {
+        "treejson" => tree_json(&matches, &base_path, wildcards),
+        "completer" => {
+            let mut results: Vec<Value> = matches
+                .iter()
+                .map(|n| {
+                    let mut path = n.path.clone();
+                    if !n.is_leaf {
+                        path.push('.');
+                    }
+                    json!({"path": path, "name": node_name(n), "is_leaf": if n.is_leaf { "1" } else { "0" }})
+                })
+                .collect();
+            if results.len() > 1 && wildcards {
+                results.push(json!({"name": "*"}));
+            }
+            json!({"metrics": results})
+        }
+        "nodelist" => {
+            let mut nodes: Vec<String> = Vec::new();
+            for n in &matches {
+                let parts: Vec<&str> = n.path.split('.').collect();
+                let idx = if position < 0 {
+                    parts.len() as i64 + position
+                } else {
+                    position
+                };
+                match usize::try_from(idx).ok().and_then(|i| parts.get(i)) {
+                    Some(p) => nodes.push((*p).to_owned()),
+                    None => return bad_request(format!("position {position} is out of range")),
+                }
+            }
+            nodes.sort();
+            nodes.dedup();
+            json!({"nodes": nodes})
+        }
+        "json" => {
+            let mut items: Vec<Value> = matches
+                .iter()
+                .map(|n| {
+                    let mut m = Map::new();
+                    m.insert("path".into(), json!(n.path));
+                    m.insert("is_leaf".into(), json!(n.is_leaf));
+                    if n.is_leaf {
+                        m.insert("intervals".into(), json!([]));
+                    }
+                    Value::Object(m)
+                })
+                .collect();
+            items.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
+            Value::Array(items)
+        }
+        _ => {
+            return (
+                StatusCode::BAD_REQUEST,
+                [(header::CONTENT_TYPE, "text/plain")],
+                "Invalid value for 'format' parameter",
+            )
+                .into_response();
+        }
+    };
+    json_response(headers, params, &data, true)
+}
+
+fn node_name(n: &Node) -> &str {
+    n.path.rsplit('.').next().unwrap_or("")
+}
+
+/// graphite-web's `tree_json`: an optional `*` entry, then branches, then leaves, each name
+/// once.
+fn tree_json(nodes: &[Node], base_path: &str, wildcards: bool) -> Value {
+    let branch = |text: &str, id: String| json!({"text": text, "id": id, "allowChildren": 1, "expandable": 1, "leaf": 0});
+    let leaf = |text: &str, id: String| json!({"text": text, "id": id, "allowChildren": 0, "expandable": 0, "leaf": 1});
+    let mut results = Vec::new();
+    if nodes.len() > 1 && wildcards {
+        let id = format!("{base_path}*");
+        results.push(if nodes.iter().any(|n| !n.is_leaf) {
+            branch("*", id)
+        } else {
+            leaf("*", id)
+        });
+    }
+    let mut seen = std::collections::HashSet::new();
+    let (mut branches, mut leaves) = (Vec::new(), Vec::new());
+    for n in nodes {
+        let name = node_name(n);
+        if !seen.insert(name) {
+            continue;
+        }
+        let text = unquote_plus(name);
+        let id = format!("{base_path}{name}");
+        if n.is_leaf {
+            leaves.push(leaf(&text, id));
+        } else {
+            branches.push(branch(&text, id));
+        }
+    }
+    results.extend(branches);
+    results.extend(leaves);
+    Value::Array(results)
+}
+
+/// The `/metrics/expand` handler.
+pub async fn expand(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = Params::parse(uri.query(), form_body(&headers, &body));
+    let work = move || {
+        let group = matches!(int_param(&params, "groupByExpr", 0), Ok(v) if v != 0);
+        let leaves_only = matches!(int_param(&params, "leavesOnly", 0), Ok(v) if v != 0);
+        let mut grouped = Map::new();
+        let mut all = std::collections::BTreeSet::new();
+        for query in params.all("query") {
+            let nodes = match state.source.find(&query) {
+                Ok(n) => n,
+                Err(e) => return source_error(e),
+            };
+            let paths: std::collections::BTreeSet<String> = nodes
+                .into_iter()
+                .filter(|n| n.is_leaf || !leaves_only)
+                .map(|n| n.path)
+                .collect();
+            all.extend(paths.iter().cloned());
+            grouped.insert(query, json!(paths.into_iter().collect::<Vec<_>>()));
+        }
+        let results = if group {
+            Value::Object(grouped)
+        } else {
+            json!(all.into_iter().collect::<Vec<_>>())
+        };
+        json_response(&headers, &params, &json!({"results": results}), true)
+    };
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| server_error(format!("expand task failed: {e}")))
+}
+
+/// The `/metrics/index.json` handler: every metric name, sorted.
+pub async fn index(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    let params = Params::parse(uri.query(), None);
+    let work = move || match state.source.list() {
+        Ok(names) => json_response(&headers, &params, &json!(names), false),
+        Err(e) => source_error(e),
+    };
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| server_error(format!("index task failed: {e}")))
+}

@@ -1,0 +1,116 @@
+//! Python's `json.dumps` with its default separators (`", "` and `": "`), which graphite-web
+//! uses for every JSON answer; clients that compare bytes, and graphite-web's own tests, see
+//! the same text from Charcoal.
+//!
+//! Floats are Python `repr`s (`1.0`, `1e-05`), non-finite floats are graphite-web's
+//! post-processed spellings (`null` for NaN, `1e9999` and `-1e9999` for infinities), and
+//! strings are escaped as `json.dumps` escapes them, with `ensure_ascii` (every non-ASCII
+//! character as `\uXXXX`, astral ones as surrogate pairs) or without.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+/// Appends a JSON string literal.
+pub fn push_str(out: &mut String, s: &str, ensure_ascii: bool) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c if ensure_ascii && !c.is_ascii() => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Appends a float as graphite-web's JSON shows it.
+pub fn push_float(out: &mut String, v: f64) {
+    if v.is_nan() {
+        out.push_str("null");
+    } else if v == f64::INFINITY {
+        out.push_str("1e9999");
+    } else if v == f64::NEG_INFINITY {
+        out.push_str("-1e9999");
+    } else {
+        out.push_str(&charcoal_pyfmt::repr(v));
+    }
+}
+
+/// `json.dumps(value)` (keys in the map's order: enable serde_json's `preserve_order`).
+pub fn dumps(value: &Value, ensure_ascii: bool) -> String {
+    let mut out = String::new();
+    write_value(&mut out, value, ensure_ascii);
+    out
+}
+
+fn write_value(out: &mut String, value: &Value, ensure_ascii: bool) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) if !n.is_f64() => {
+                let _ = write!(out, "{i}");
+            }
+            (_, Some(u), _) if !n.is_f64() => {
+                let _ = write!(out, "{u}");
+            }
+            (_, _, Some(f)) => push_float(out, f),
+            _ => out.push_str("null"),
+        },
+        Value::String(s) => push_str(out, s, ensure_ascii),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_value(out, item, ensure_ascii);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                push_str(out, k, ensure_ascii);
+                out.push_str(": ");
+                write_value(out, v, ensure_ascii);
+            }
+            out.push('}');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn python_separators_and_escapes() {
+        let v = json!({"text": "é\"x", "id": 1, "f": 1.0, "l": [1e-5, null]});
+        assert_eq!(
+            dumps(&v, true),
+            r#"{"text": "\u00e9\"x", "id": 1, "f": 1.0, "l": [1e-05, null]}"#
+        );
+        assert_eq!(dumps(&json!("é😀"), false), "\"é😀\"");
+        assert_eq!(dumps(&json!("😀"), true), "\"\\ud83d\\ude00\"");
+    }
+}

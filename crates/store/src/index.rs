@@ -1,0 +1,385 @@
+//! The metric index: every metric name stored under the whisper directory, as a tree of
+//! nodes, in memory.
+//!
+//! graphite-web answers `/metrics/find` and resolves every path expression of a render by
+//! listing directories (one `scandir` per wildcard node, per request), and go-carbon
+//! rescans on a timer so a new metric waits for the next scan. Charcoal scans once at
+//! start-up, in parallel, and then inserts each name the moment its file is created, so
+//! finds never touch the disk and a new metric is findable at once.
+//!
+//! The tree mirrors the directory tree: a node is a branch when it has children
+//! (a directory) and a leaf when a `.wsp` file has its name — both at once when a file and
+//! a directory share a name, which graphite-web reports as two nodes. Hidden entries
+//! (leading `.`) are skipped, as graphite-web skips them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use charcoal_protocol::glob::{NodePattern, PathPattern};
+
+#[derive(Debug, Default)]
+struct Node {
+    children: BTreeMap<Box<str>, Node>,
+    leaf: bool,
+}
+
+/// One match of a find.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// The dotted path.
+    pub path: String,
+    /// A metric is stored here.
+    pub is_leaf: bool,
+    /// There are metrics below (a branch).
+    pub is_branch: bool,
+}
+
+/// The index.
+#[derive(Debug, Default)]
+pub struct MetricIndex {
+    root: RwLock<Node>,
+    leaves: AtomicUsize,
+}
+
+impl MetricIndex {
+    /// An empty index.
+    pub fn new() -> MetricIndex {
+        MetricIndex::default()
+    }
+
+    /// Scans `dir` with `threads` threads and indexes every `*.wsp` file under it.
+    /// Unreadable directories are skipped (and reported in the returned list).
+    pub fn scan(dir: &Path, threads: usize) -> (MetricIndex, Vec<String>) {
+        let index = MetricIndex::new();
+        let (names, errors) = scan_names(dir, threads.max(1));
+        {
+            let mut root = index.root.write().unwrap_or_else(|p| p.into_inner());
+            let mut count = 0;
+            for name in &names {
+                if insert_into(&mut root, name) {
+                    count += 1;
+                }
+            }
+            index.leaves.store(count, Ordering::Relaxed);
+        }
+        (index, errors)
+    }
+
+    /// Adds a metric (a dotted path). Returns whether it was new.
+    pub fn insert(&self, name: &str) -> bool {
+        let new = insert_into(
+            &mut self.root.write().unwrap_or_else(|p| p.into_inner()),
+            name,
+        );
+        if new {
+            self.leaves.fetch_add(1, Ordering::Relaxed);
+        }
+        new
+    }
+
+    /// Whether `name` is an indexed metric.
+    pub fn contains(&self, name: &str) -> bool {
+        let root = self.root.read().unwrap_or_else(|p| p.into_inner());
+        let mut node = &*root;
+        for part in name.split('.') {
+            match node.children.get(part) {
+                Some(n) => node = n,
+                None => return false,
+            }
+        }
+        node.leaf
+    }
+
+    /// Number of metrics.
+    pub fn len(&self) -> usize {
+        self.leaves.load(Ordering::Relaxed)
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Everything `pattern` matches, sorted by path. At most `limit` matches are collected;
+    /// `Err(limit)` if there are more.
+    pub fn find(&self, pattern: &PathPattern, limit: usize) -> Result<Vec<Found>, usize> {
+        let root = self.root.read().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::new();
+        let mut prefix = String::new();
+        walk(&root, pattern.nodes(), &mut prefix, &mut out, limit)?;
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out.dedup_by(|a, b| {
+            if a.path == b.path {
+                b.is_leaf |= a.is_leaf;
+                b.is_branch |= a.is_branch;
+                true
+            } else {
+                false
+            }
+        });
+        Ok(out)
+    }
+
+    /// Every metric name, sorted.
+    pub fn all(&self) -> Vec<String> {
+        let root = self.root.read().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::with_capacity(self.len());
+        let mut prefix = String::new();
+        collect(&root, &mut prefix, &mut out);
+        out.sort();
+        out
+    }
+}
+
+fn insert_into(root: &mut Node, name: &str) -> bool {
+    let mut node = root;
+    for part in name.split('.') {
+        node = node.children.entry(part.into()).or_default();
+    }
+    !std::mem::replace(&mut node.leaf, true)
+}
+
+fn push_name(prefix: &mut String, name: &str) -> usize {
+    let len = prefix.len();
+    if !prefix.is_empty() {
+        prefix.push('.');
+    }
+    prefix.push_str(name);
+    len
+}
+
+fn walk(
+    node: &Node,
+    patterns: &[NodePattern],
+    prefix: &mut String,
+    out: &mut Vec<Found>,
+    limit: usize,
+) -> Result<(), usize> {
+    let Some((first, rest)) = patterns.split_first() else {
+        return Ok(());
+    };
+    let mut visit = |name: &str, child: &Node, out: &mut Vec<Found>| -> Result<(), usize> {
+        let len = push_name(prefix, name);
+        let r = if rest.is_empty() {
+            if out.len() >= limit {
+                Err(limit)
+            } else {
+                out.push(Found {
+                    path: prefix.clone(),
+                    is_leaf: child.leaf,
+                    is_branch: !child.children.is_empty(),
+                });
+                Ok(())
+            }
+        } else {
+            walk(child, rest, prefix, out, limit)
+        };
+        prefix.truncate(len);
+        r
+    };
+    match first {
+        NodePattern::Names(names) => {
+            for name in names {
+                if let Some(child) = node.children.get(name.as_str()) {
+                    visit(name, child, out)?;
+                }
+            }
+        }
+        NodePattern::Wild(_) => {
+            for (name, child) in &node.children {
+                if first.matches(name) {
+                    visit(name, child, out)?;
+                }
+            }
+        }
+        NodePattern::GlobStar => {
+            // Zero nodes: the rest applies here; then one more node, still under `**`.
+            if rest.is_empty() {
+                // A terminal `**` is `**.*` in graphite-web: everything below.
+                let star = [NodePattern::GlobStar];
+                for (name, child) in &node.children {
+                    let len = push_name(prefix, name);
+                    if out.len() >= limit {
+                        return Err(limit);
+                    }
+                    out.push(Found {
+                        path: prefix.clone(),
+                        is_leaf: child.leaf,
+                        is_branch: !child.children.is_empty(),
+                    });
+                    walk(child, &star, prefix, out, limit)?;
+                    prefix.truncate(len);
+                }
+            } else {
+                walk(node, rest, prefix, out, limit)?;
+                for (name, child) in &node.children {
+                    let len = push_name(prefix, name);
+                    walk(child, patterns, prefix, out, limit)?;
+                    prefix.truncate(len);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn collect(node: &Node, prefix: &mut String, out: &mut Vec<String>) {
+    for (name, child) in &node.children {
+        let len = push_name(prefix, name);
+        if child.leaf {
+            out.push(prefix.clone());
+        }
+        collect(child, prefix, out);
+        prefix.truncate(len);
+    }
+}
+
+/// Lists every metric name under `dir` with a pool of threads sharing a stack of
+/// directories to read.
+fn scan_names(dir: &Path, threads: usize) -> (Vec<String>, Vec<String>) {
+    let work = std::sync::Mutex::new(vec![(dir.to_path_buf(), String::new())]);
+    let busy = AtomicUsize::new(0);
+    let results = std::sync::Mutex::new((Vec::new(), Vec::new()));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let mut names = Vec::new();
+                let mut errors = Vec::new();
+                loop {
+                    let next = {
+                        let mut w = work.lock().unwrap_or_else(|p| p.into_inner());
+                        let item = w.pop();
+                        if item.is_some() {
+                            busy.fetch_add(1, Ordering::SeqCst);
+                        }
+                        item
+                    };
+                    let Some((path, prefix)) = next else {
+                        if busy.load(Ordering::SeqCst) == 0 {
+                            break;
+                        }
+                        std::thread::yield_now();
+                        continue;
+                    };
+                    let subdirs = read_one(&path, &prefix, &mut names, &mut errors);
+                    work.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .extend(subdirs);
+                    busy.fetch_sub(1, Ordering::SeqCst);
+                }
+                let mut r = results.lock().unwrap_or_else(|p| p.into_inner());
+                r.0.append(&mut names);
+                r.1.append(&mut errors);
+            });
+        }
+    });
+    results.into_inner().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Reads one directory: metric names go to `names`, subdirectories are returned.
+fn read_one(
+    path: &Path,
+    prefix: &str,
+    names: &mut Vec<String>,
+    errors: &mut Vec<String>,
+) -> Vec<(PathBuf, String)> {
+    let mut subdirs = Vec::new();
+    let entries = match std::fs::read_dir(path) {
+        Ok(e) => e,
+        Err(e) => {
+            errors.push(format!("{}: {e}", path.display()));
+            return subdirs;
+        }
+    };
+    let join = |name: &str| {
+        if prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{prefix}.{name}")
+        }
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(name) = file_name.to_str() else {
+            continue;
+        };
+        if name.starts_with('.') {
+            continue;
+        }
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        let kind = if kind.is_symlink() {
+            match std::fs::metadata(entry.path()) {
+                Ok(m) => m.file_type(),
+                Err(_) => continue,
+            }
+        } else {
+            kind
+        };
+        if kind.is_dir() {
+            subdirs.push((entry.path(), join(name)));
+        } else if let Some(stem) = name.strip_suffix(".wsp")
+            && !stem.is_empty()
+            && !stem.contains('.')
+        {
+            names.push(join(stem));
+        }
+    }
+    subdirs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(found: &[Found]) -> Vec<(&str, bool, bool)> {
+        found
+            .iter()
+            .map(|f| (f.path.as_str(), f.is_leaf, f.is_branch))
+            .collect()
+    }
+
+    #[test]
+    fn find_matches_graphite_globs() {
+        let idx = MetricIndex::new();
+        for n in ["a.b.c", "a.b.d", "a.x.c", "a.b", "z.q"] {
+            assert!(idx.insert(n));
+        }
+        assert!(!idx.insert("a.b.c"));
+        assert_eq!(idx.len(), 5);
+        let f = |p: &str| idx.find(&PathPattern::new(p).unwrap(), 100).unwrap();
+        assert_eq!(
+            paths(&f("a.*")),
+            [("a.b", true, true), ("a.x", false, true)]
+        );
+        assert_eq!(paths(&f("a.{b,x}.c")).len(), 2);
+        assert_eq!(paths(&f("a.b.[c-c]")), [("a.b.c", true, false)]);
+        assert_eq!(paths(&f("**.c")).len(), 2);
+        assert_eq!(f("a.**").len(), 5);
+        assert!(idx.find(&PathPattern::new("*.*.*").unwrap(), 2).is_err());
+        assert_eq!(idx.all(), ["a.b", "a.b.c", "a.b.d", "a.x.c", "z.q"]);
+    }
+
+    #[test]
+    fn scan_finds_whisper_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::create_dir_all(root.join(".hidden")).unwrap();
+        for f in [
+            "a/b/c.wsp",
+            "a/d.wsp",
+            "a/b/notes.txt",
+            ".hidden/x.wsp",
+            "top.wsp",
+        ] {
+            std::fs::write(root.join(f), b"").unwrap();
+        }
+        let (idx, errors) = MetricIndex::scan(root, 2);
+        assert!(errors.is_empty());
+        assert_eq!(idx.all(), ["a.b.c", "a.d", "top"]);
+    }
+}

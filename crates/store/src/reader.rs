@@ -1,0 +1,227 @@
+//! Reads for the render API: a metric's whisper file overlaid with the points the write
+//! cache has not written yet, so a point accepted a millisecond ago is in the next render.
+//!
+//! The overlay is graphite-web's `merge_with_cache` (the carbonlink merge it does for every
+//! whisper read): cached points are first reduced to the last one per interval of the
+//! file's finest archive (as whisper would store them); when the archive read is coarser,
+//! they are then aggregated per interval of that archive with the file's aggregation method;
+//! each result replaces the file's value in its slot. Points outside the fetched range are
+//! ignored.
+//!
+//! A metric whose file does not exist yet (its points are still waiting for the persister,
+//! or for a create token) is read from the cache alone, on the grid of the file it will get:
+//! the storage-schemas rule that will create it decides the archive, as whisper's fetch
+//! would choose it.
+//!
+//! Files are opened per read with pread (no mapping), so another program truncating or
+//! replacing a file (whisper-resize, an operator's cp) can never fault the server.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use charcoal_cache::Cache;
+use whisper_format::{Aggregation, Whisper};
+
+use crate::schemas::Rules;
+
+/// One metric's values over a range.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// First timestamp.
+    pub start: i64,
+    /// One step past the last value.
+    pub end: i64,
+    /// Seconds per value.
+    pub step: i64,
+    /// Values (NaN for missing).
+    pub values: Vec<f64>,
+}
+
+/// Reads metrics from the whisper tree and the cache.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    whisper_dir: PathBuf,
+    cache: Arc<Cache>,
+    rules: Arc<RwLock<Rules>>,
+}
+
+impl Reader {
+    /// A reader over `whisper_dir` and `cache`; `rules` decide the grid of metrics that
+    /// have no file yet.
+    pub fn new(whisper_dir: PathBuf, cache: Arc<Cache>, rules: Arc<RwLock<Rules>>) -> Reader {
+        Reader {
+            whisper_dir,
+            cache,
+            rules,
+        }
+    }
+
+    /// A metric without a file: its cached points on the grid of the file it will get.
+    fn cache_only(&self, cache_key: &str, from: i64, until: i64, now: i64) -> Option<Series> {
+        let cached = self.cache.get(cache_key);
+        if cached.is_empty() {
+            return None;
+        }
+        let new = self
+            .rules
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .for_metric(cache_key);
+        let raw_step = i64::from(new.archives.first()?.seconds_per_point);
+        // whisper's archive choice: the first that reaches back to `from`.
+        let age = now - from;
+        let archive = new
+            .archives
+            .iter()
+            .find(|a| i64::from(a.seconds_per_point) * i64::from(a.points) >= age)
+            .or(new.archives.last())?;
+        let step = i64::from(archive.seconds_per_point).max(1);
+        let until = until.min(now);
+        let start = from - from.rem_euclid(step) + step;
+        let mut end = until - until.rem_euclid(step) + step;
+        if end <= start {
+            end = start + step;
+        }
+        let mut values = vec![f64::NAN; ((end - start) / step) as usize];
+        overlay(&mut values, start, step, raw_step, new.aggregation, &cached);
+        Some(Series {
+            start,
+            end,
+            step,
+            values,
+        })
+    }
+
+    /// Reads the file at `relative` (under the whisper directory) over `(from, until]`
+    /// and overlays the cache's points for `cache_key`. `Ok(None)` when there is no file or
+    /// the range is outside its retention.
+    pub fn fetch(
+        &self,
+        relative: &std::path::Path,
+        cache_key: &str,
+        from: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<Option<Series>, whisper_format::Error> {
+        let path = self.whisper_dir.join(relative);
+        let file = match Whisper::open_read(&path) {
+            Ok(f) => f,
+            Err(whisper_format::Error::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                return Ok(self.cache_only(cache_key, from, until, now));
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(fetched) = file.fetch(from, until, now)? else {
+            return Ok(None);
+        };
+        let mut values: Vec<f64> = fetched
+            .values
+            .iter()
+            .map(|v| v.unwrap_or(f64::NAN))
+            .collect();
+        let cached = self.cache.get(cache_key);
+        if !cached.is_empty() {
+            let header = file.header();
+            let raw_step = header
+                .archives
+                .first()
+                .map_or(1, |a| a.seconds_per_point as i64);
+            overlay(
+                &mut values,
+                fetched.from,
+                fetched.step,
+                raw_step,
+                header.aggregation,
+                &cached,
+            );
+        }
+        Ok(Some(Series {
+            start: fetched.from,
+            end: fetched.until,
+            step: fetched.step,
+            values,
+        }))
+    }
+}
+
+/// graphite-web's `merge_with_cache`.
+fn overlay(
+    values: &mut [f64],
+    start: i64,
+    step: i64,
+    raw_step: i64,
+    method: Aggregation,
+    cached: &[(i64, f64)],
+) {
+    // Last point per raw interval (cache order is arrival order).
+    let mut per_raw: BTreeMap<i64, f64> = BTreeMap::new();
+    for &(t, v) in cached {
+        let interval = if raw_step > 1 {
+            t - t.rem_euclid(raw_step)
+        } else {
+            t
+        };
+        per_raw.insert(interval, v);
+    }
+    let points: Vec<(i64, f64)> = if step != raw_step {
+        let mut buckets: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+        for (t, v) in per_raw {
+            buckets.entry(t - t.rem_euclid(step)).or_default().push(v);
+        }
+        buckets
+            .into_iter()
+            .map(|(t, vs)| {
+                let neighbors: Vec<Option<f64>> = vs.iter().copied().map(Some).collect();
+                (t, whisper_format::aggregate(method, &vs, &neighbors))
+            })
+            .collect()
+    } else {
+        per_raw.into_iter().collect()
+    };
+    for (interval, v) in points {
+        let offset = interval - start;
+        if offset < 0 {
+            continue;
+        }
+        let i = (offset / step) as usize;
+        if let Some(slot) = values.get_mut(i) {
+            *slot = v;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlay_replaces_slots_and_aggregates_for_coarse_archives() {
+        let mut values = vec![1.0, f64::NAN, 3.0];
+        overlay(
+            &mut values,
+            100,
+            10,
+            10,
+            Aggregation::Average,
+            &[(112, 9.0), (95, 7.0), (200, 1.0)],
+        );
+        assert_eq!(values[1], 9.0);
+        assert_eq!(values[0], 1.0, "a point before the range is ignored");
+        let mut values = vec![f64::NAN; 2];
+        overlay(
+            &mut values,
+            120,
+            60,
+            10,
+            Aggregation::Sum,
+            &[(120, 1.0), (125, 2.0), (130, 3.0)],
+        );
+        assert_eq!(
+            values[0], 5.0,
+            "last per 10 s interval (2, 3), then summed per minute"
+        );
+    }
+}

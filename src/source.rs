@@ -1,0 +1,113 @@
+//! The render API's view of storage: the metric index for names, whisper files overlaid
+//! with the write cache for values. The query engine defines the [`Source`] trait; this
+//! adapter is the only place that knows both sides.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use charcoal_protocol::MetricName;
+use charcoal_protocol::glob::PathPattern;
+use charcoal_query::{Fetched, Node, Source, SourceError};
+use charcoal_store::index::MetricIndex;
+use charcoal_store::reader::Reader;
+
+/// The index name of a metric: its file's path under the whisper directory, dotted
+/// (`a.b.c`, or `_tagged.abc.def.<hash>` for a tagged series, as graphite-web lists it).
+pub(crate) fn index_name(name: &MetricName) -> String {
+    let path = name.relative_path();
+    let text = path.to_string_lossy();
+    text.strip_suffix(".wsp")
+        .unwrap_or(&text)
+        .replace(std::path::MAIN_SEPARATOR, ".")
+}
+
+pub(crate) struct StoreSource {
+    pub(crate) index: Arc<MetricIndex>,
+    pub(crate) reader: Reader,
+    pub(crate) whisper_dir: PathBuf,
+    pub(crate) max_find_results: usize,
+}
+
+impl StoreSource {
+    /// A tagged name (`a;x=1`) is looked up by its hashed file, as graphite-web does.
+    fn find_tagged_name(&self, pattern: &str) -> Result<Vec<Node>, SourceError> {
+        let name = MetricName::parse(pattern).map_err(|e| SourceError::Pattern(e.to_string()))?;
+        let exists = self.whisper_dir.join(name.relative_path()).is_file();
+        Ok(if exists {
+            vec![Node {
+                path: name.as_str().to_owned(),
+                is_leaf: true,
+            }]
+        } else {
+            Vec::new()
+        })
+    }
+}
+
+impl Source for StoreSource {
+    fn find(&self, pattern: &str) -> Result<Vec<Node>, SourceError> {
+        if pattern.contains(';') && !pattern.starts_with("_tagged.") {
+            return self.find_tagged_name(pattern);
+        }
+        let compiled =
+            PathPattern::new(pattern).map_err(|e| SourceError::Pattern(e.to_string()))?;
+        let found = self
+            .index
+            .find(&compiled, self.max_find_results)
+            .map_err(|limit| {
+                SourceError::Limit(format!(
+                    "{pattern:?} matches more than {limit} metrics (limit --max-find-results)"
+                ))
+            })?;
+        let mut out = Vec::with_capacity(found.len());
+        for f in found {
+            if f.is_branch {
+                out.push(Node {
+                    path: f.path.clone(),
+                    is_leaf: false,
+                });
+            }
+            if f.is_leaf {
+                out.push(Node {
+                    path: f.path,
+                    is_leaf: true,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn fetch(
+        &self,
+        path: &str,
+        from: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<Option<Fetched>, SourceError> {
+        // Validated again: a name never reaches the filesystem unchecked.
+        let Ok(name) = MetricName::parse(path) else {
+            return Ok(None);
+        };
+        let read = self
+            .reader
+            .fetch(&name.relative_path(), name.as_str(), from, until, now);
+        match read {
+            Ok(Some(s)) => Ok(Some(Fetched {
+                start: s.start,
+                end: s.end,
+                step: s.step,
+                values: s.values,
+            })),
+            Ok(None) => Ok(None),
+            // A corrupt or vanished file is one missing series, not a failed render.
+            Err(e) => {
+                tracing::warn!(metric = path, "cannot read: {e}");
+                Ok(None)
+            }
+        }
+    }
+
+    fn list(&self) -> Result<Vec<String>, SourceError> {
+        Ok(self.index.all())
+    }
+}
