@@ -92,6 +92,22 @@ fn dataset() -> Vec<Metric> {
         .map(|i| (T0 - 3600 + i * 10, (i % 7) as f64))
         .collect();
     out.push(("misc.ints".to_owned(), 10, ints));
+    // Tagged names (for groupByTags, aliasByTags), fetched by globs such as disk.used;*.
+    for (k, name) in [
+        "disk.used;host=a;dc=x",
+        "disk.used;host=b;dc=x",
+        "disk.used;host=c;dc=y",
+        "disk.free;host=a;dc=x",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let pts = (0..span / 60)
+            .filter(|i| (i + k as i64) % 9 != 0)
+            .map(|i| (T0 - 3600 + i * 60, ((i * (k as i64 + 3)) % 50) as f64))
+            .collect();
+        out.push((name.to_owned(), 60, pts));
+    }
     out
 }
 

@@ -1,4 +1,12 @@
 //! The Alias group: functions that rename series.
+//!
+//! # Differs from graphite-web
+//!
+//! - `aliasQuery` formats the looked-up value with Python's `%` operator; Charcoal supports
+//!   the conversions `%s`, `%r`, `%d`, `%i`, `%f`, `%g` and `%e` with an optional precision
+//!   (no flags or width), and `%%`, and refuses any other format.
+//! - `aliasQuery` evaluates its queries with the request's time range; a `seriesByTag`
+//!   inside the generated query is not supported.
 
 use crate::error::EvalError;
 use crate::eval::Ctx;
@@ -6,7 +14,49 @@ use crate::pyre::Substitution;
 use crate::registry::{Args, FunctionDef, Param, ParamType as T};
 use crate::series::Series;
 
-use super::common::{NodeOrTag, agg_key};
+use super::common::{NodeOrTag, agg_key, g, get_agg_func, repr};
+use crate::aggfunc::AggFunc;
+use crate::series::present;
+use crate::value::Value;
+
+/// legendValue's allowed value types: every aggregation name, its deprecated
+/// `<name>Series` spelling, and the unit systems.
+const LEGEND_OPTIONS: &[&str] = &[
+    "average",
+    "avg_zero",
+    "median",
+    "sum",
+    "min",
+    "max",
+    "diff",
+    "stddev",
+    "count",
+    "range",
+    "multiply",
+    "last",
+    "rangeOf",
+    "avg",
+    "total",
+    "current",
+    "averageSeries",
+    "avg_zeroSeries",
+    "medianSeries",
+    "sumSeries",
+    "minSeries",
+    "maxSeries",
+    "diffSeries",
+    "stddevSeries",
+    "countSeries",
+    "rangeSeries",
+    "multiplySeries",
+    "lastSeries",
+    "rangeOfSeries",
+    "avgSeries",
+    "totalSeries",
+    "currentSeries",
+    "si",
+    "binary",
+];
 
 /// Declarations.
 pub(crate) const FUNCTIONS: &[FunctionDef] = &[
@@ -51,6 +101,43 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         aggregator: false,
         summary: "Renames each series with a regular-expression substitution (Python re.sub).",
         run: alias_sub,
+    },
+    FunctionDef {
+        name: "aliasByTags",
+        group: "Alias",
+        params: &[
+            Param::req("seriesList", T::SeriesList),
+            Param::req("tags", T::NodeOrTag).multiple(),
+        ],
+        aggregator: false,
+        summary: "Names each series by the selected tag values (or nodes), joined with dots.",
+        run: alias_by_node,
+    },
+    FunctionDef {
+        name: "legendValue",
+        group: "Alias",
+        params: &[
+            Param::req("seriesList", T::SeriesList),
+            Param::new("valuesTypes", T::String)
+                .multiple()
+                .options(LEGEND_OPTIONS),
+        ],
+        aggregator: false,
+        summary: "Appends aggregate values (avg, max, last, ...) to each series' name, optionally in SI or binary units.",
+        run: legend_value,
+    },
+    FunctionDef {
+        name: "aliasQuery",
+        group: "Alias",
+        params: &[
+            Param::req("seriesList", T::SeriesList),
+            Param::req("search", T::String),
+            Param::req("replace", T::String),
+            Param::req("newName", T::String),
+        ],
+        aggregator: false,
+        summary: "Names each series with a format filled by the last value of another query derived from its name.",
+        run: alias_query,
     },
 ];
 
@@ -118,4 +205,210 @@ fn alias_sub(_ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
         s.rename(name);
     }
     Ok(list)
+}
+
+/// graphite-web's `format_units(v, system=...)`: the value scaled to the largest unit
+/// prefix it reaches, snapped to an integer when within 1e-11 above one.
+fn format_units(v: f64, system: &str) -> (f64, &'static str) {
+    const SI: &[(&str, f64)] = &[("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)];
+    const BINARY: &[(&str, f64)] = &[
+        ("Pi", 1125899906842624.0),
+        ("Ti", 1099511627776.0),
+        ("Gi", 1073741824.0),
+        ("Mi", 1048576.0),
+        ("Ki", 1024.0),
+    ];
+    let units = if system == "binary" { BINARY } else { SI };
+    let snap = |x: f64| {
+        if x - x.floor() < 0.00000000001 && v > 1.0 {
+            x.floor()
+        } else {
+            x
+        }
+    };
+    for (prefix, size) in units {
+        if v.abs() >= *size {
+            return (snap(v / size), prefix);
+        }
+    }
+    (snap(v), "")
+}
+
+/// One legend value: the aggregate, or `None` for a name graphite-web's aggregation
+/// lookup refuses (it shows `(?)`).
+fn legend_aggregate(name: &str, values: &[f64]) -> Option<f64> {
+    AggFunc::from_name(name).map(|f| f.apply(values))
+}
+
+/// Python's `%s` of a legend value: `count` gives an int, the others floats or `None`.
+fn legend_text(name: &str, v: f64) -> String {
+    if !present(v) {
+        "None".to_owned()
+    } else if AggFunc::from_name(name) == Some(AggFunc::Count) {
+        format!("{}", v as i64)
+    } else {
+        repr(v)
+    }
+}
+
+fn legend_value(_ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
+    let mut types: Vec<String> = a.values(1).iter().map(Value::py_str).collect();
+    let Some(last) = types.last() else {
+        return Err(EvalError::function(
+            a.function(),
+            "tuple index out of range",
+        ));
+    };
+    let system = if last == "si" || last == "binary" {
+        types.pop()
+    } else {
+        None
+    };
+    let mut list = a.series(0);
+    for t in &types {
+        for s in &mut list {
+            let values = s.consolidated();
+            let value = legend_aggregate(t, &values);
+            let name = match &system {
+                None => {
+                    let text = value.map_or_else(|| "(?)".to_owned(), |v| legend_text(t, v));
+                    format!("{} ({t}: {text})", s.name)
+                }
+                Some(system) => {
+                    let formatted = match value {
+                        None => "(?)".to_owned(),
+                        Some(v) if !present(v) => "None".to_owned(),
+                        Some(v) => {
+                            let (scaled, prefix) = format_units(v, system);
+                            format!("{scaled:.2}{prefix}")
+                        }
+                    };
+                    format!("{:<20}{t:<5}{formatted:<10}", s.name)
+                }
+            };
+            s.rename(name);
+        }
+    }
+    Ok(list)
+}
+
+/// Python's `fmt % value` for one float, for the conversions listed in the module docs.
+fn percent_format(fmt: &str, v: f64) -> Result<String, String> {
+    let mut out = String::new();
+    let mut used = false;
+    let mut chars = fmt.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let mut precision = String::new();
+        if chars.peek() == Some(&'.') {
+            chars.next();
+            while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                precision.push(d);
+            }
+            if precision.is_empty() {
+                precision.push('0');
+            }
+        }
+        let conv = chars.next().ok_or("incomplete format")?;
+        if conv == '%' && precision.is_empty() {
+            out.push('%');
+            continue;
+        }
+        if used {
+            return Err("not enough arguments for format string".into());
+        }
+        used = true;
+        let p: Option<usize> = precision.parse().ok();
+        match conv {
+            's' | 'r' => out.push_str(&repr(v)),
+            'd' | 'i' => out.push_str(&super::common::d(v)),
+            'f' | 'F' => out.push_str(&format!("{v:.*}", p.unwrap_or(6))),
+            'g' if p.is_none_or(|p| p == 6) => out.push_str(&g(v)),
+            'g' => out.push_str(&charcoal_pyfmt::percent_g(v, p.unwrap_or(6).max(1))),
+            'e' => out.push_str(&py_exp(v, p.unwrap_or(6))),
+            other => return Err(format!("unsupported format character '{other}'")),
+        }
+    }
+    if !used {
+        return Err("not all arguments converted during string formatting".into());
+    }
+    Ok(out)
+}
+
+/// Python's `'%.Ne' % v` (the exponent has at least two digits).
+fn py_exp(v: f64, precision: usize) -> String {
+    if !v.is_finite() {
+        return repr(v);
+    }
+    let s = format!("{v:.precision$e}");
+    match s.split_once('e') {
+        Some((mantissa, exp)) => {
+            let (sign, digits) = match exp.strip_prefix('-') {
+                Some(d) => ('-', d),
+                None => ('+', exp),
+            };
+            format!("{mantissa}e{sign}{digits:0>2}")
+        }
+        None => s,
+    }
+}
+
+fn alias_query(ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
+    let func = a.function();
+    let (search, replace, new_name) = (a.str(1), a.str(2), a.str(3));
+    let mut list = a.series(0);
+    if list.is_empty() {
+        return Ok(list);
+    }
+    let sub = Substitution::new(&search, &replace).map_err(|m| EvalError::function(func, m))?;
+    for s in &mut list {
+        let query = sub.apply(&s.name);
+        let parsed = crate::parser::parse_target(&query)?;
+        let found = match ctx.eval(parsed.expr())? {
+            Value::Series(found) => found,
+            v if !v.truthy() => Vec::new(),
+            v => {
+                return Err(EvalError::function(
+                    func,
+                    format!("query evaluates to {}, not series", v.py_repr()),
+                ));
+            }
+        };
+        let Some(first) = found.first() else {
+            return Err(EvalError::function(
+                func,
+                format!("No series found with query: {query}"),
+            ));
+        };
+        let current = get_agg_func(func, "last")?.apply(&first.consolidated());
+        if !present(current) {
+            return Err(EvalError::function(
+                func,
+                format!("Cannot get last value of series: {}", first.name),
+            ));
+        }
+        let name = percent_format(&new_name, current).map_err(|m| EvalError::function(func, m))?;
+        s.rename(name);
+    }
+    Ok(list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{format_units, percent_format};
+
+    #[test]
+    fn units_and_formats() {
+        assert_eq!(format_units(1500.0, "si"), (1.5, "k"));
+        assert_eq!(format_units(2048.0, "binary"), (2.0, "Ki"));
+        assert_eq!(format_units(0.5, "si"), (0.5, ""));
+        assert_eq!(percent_format("v=%d", 3.7).unwrap(), "v=3");
+        assert_eq!(percent_format("%.2f%%", 1.0 / 3.0).unwrap(), "0.33%");
+        assert_eq!(percent_format("%s", 2.0).unwrap(), "2.0");
+        assert!(percent_format("plain", 1.0).is_err());
+        assert!(percent_format("%x", 1.0).is_err());
+    }
 }

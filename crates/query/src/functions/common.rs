@@ -240,3 +240,143 @@ pub fn map_values(values: &mut [f64], f: impl Fn(f64) -> f64) {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// graphite-web's Python semantics, for the functions that reproduce them closely.
+
+/// graphite-web's `normalize` as it really behaves on the series it is given: it only sets
+/// each series' `valuesPerPoint` (iteration then yields consolidated values), leaving
+/// `step` alone, and returns `(start, end, step)` of the common grid. `None` for no series
+/// (`NormalizeEmptyResultError`). Functions that go on to build a series from the input's
+/// own `step` (asPercent) rely on the step staying untouched.
+pub fn py_normalize<'a>(
+    series: impl IntoIterator<Item = &'a mut Series>,
+) -> Option<(i64, i64, i64)> {
+    let mut series: Vec<&mut Series> = series.into_iter().collect();
+    let step = series.iter().map(|s| s.step.max(1)).reduce(lcm)?;
+    for s in &mut series {
+        s.values_per_point = (step / s.step.max(1)).max(1) as usize;
+    }
+    let start = series.iter().map(|s| s.start).min()?;
+    let mut end = series.iter().map(|s| s.end).max()?;
+    end -= (end - start).rem_euclid(step);
+    Some((start, end, step))
+}
+
+/// `izip_longest(*series)` over what iterating each series yields (consolidated values),
+/// shorter ones padded with nulls.
+pub fn py_rows(series: &[&Series]) -> Vec<Vec<f64>> {
+    let columns: Vec<Vec<f64>> = series.iter().map(|s| s.consolidated()).collect();
+    let len = columns.iter().map(Vec::len).max().unwrap_or(0);
+    (0..len)
+        .map(|i| {
+            columns
+                .iter()
+                .map(|c| c.get(i).copied().unwrap_or(NULL))
+                .collect()
+        })
+        .collect()
+}
+
+/// `safe.safeDiv`: null for a null dividend or a null or zero divisor.
+pub fn safe_div(a: f64, b: f64) -> f64 {
+    if !present(a) || !present(b) || b == 0.0 {
+        NULL
+    } else {
+        a / b
+    }
+}
+
+/// `safe.safeMul` of two factors: null if either is null.
+pub fn safe_mul(a: f64, b: f64) -> f64 {
+    if present(a) && present(b) {
+        a * b
+    } else {
+        NULL
+    }
+}
+
+/// Python's `values[i]` (negative counts from the end); `None` where Python raises
+/// `IndexError`.
+pub fn py_index<T: Copy>(values: &[T], i: i64) -> Option<T> {
+    let idx = if i < 0 { values.len() as i64 + i } else { i };
+    if idx < 0 {
+        return None;
+    }
+    values.get(idx as usize).copied()
+}
+
+/// Where Python's `values[:n]` stops for a list of `len` items.
+pub fn py_slice_end(len: usize, n: i64) -> usize {
+    if n < 0 {
+        (len as i64 + n).max(0) as usize
+    } else {
+        (n as usize).min(len)
+    }
+}
+
+/// Python's `values[lo:hi]` bounds for a list of `len` items (`None` = open end).
+pub fn py_slice(len: usize, lo: Option<i64>, hi: Option<i64>) -> (usize, usize) {
+    let clamp = |i: i64| -> usize {
+        if i < 0 {
+            (len as i64 + i).max(0) as usize
+        } else {
+            (i as usize).min(len)
+        }
+    };
+    let lo = lo.map_or(0, clamp);
+    let hi = hi.map_or(len, clamp);
+    (lo, hi.max(lo))
+}
+
+/// graphite-web's `_getPercentile`: the `n`th percentile of the present values (null when
+/// there are none); `None` where its list indexing raises `IndexError` (`n` above 100).
+pub fn get_percentile(points: &[f64], n: f64, interpolate: bool) -> Option<f64> {
+    let mut sorted: Vec<f64> = points.iter().copied().filter(|v| present(*v)).collect();
+    if sorted.is_empty() {
+        return Some(NULL);
+    }
+    sorted.sort_by(f64::total_cmp);
+    let fractional_rank = (n / 100.0) * (sorted.len() as f64 + 1.0);
+    let mut rank = fractional_rank.trunc() as i64;
+    let rank_fraction = fractional_rank - rank as f64;
+    if !interpolate {
+        rank += rank_fraction.ceil() as i64;
+    }
+    let mut percentile = if rank == 0 {
+        sorted[0]
+    } else if rank - 1 == sorted.len() as i64 {
+        sorted[sorted.len() - 1]
+    } else {
+        py_index(&sorted, rank - 1)?
+    };
+    if interpolate && rank != sorted.len() as i64 {
+        let next = py_index(&sorted, rank)?;
+        percentile += rank_fraction * (next - percentile);
+    }
+    Some(percentile)
+}
+
+/// Python's `a < b` for floats that may be `None`: comparing with `None` raises
+/// `TypeError` in Python 3, which graphite-web lets through as a failed request.
+pub fn py_lt(function: &str, a: f64, b: f64) -> Result<bool, EvalError> {
+    if present(a) && present(b) {
+        Ok(a < b)
+    } else {
+        Err(EvalError::function(
+            function,
+            "'<' not supported between instances of 'NoneType' and 'float'",
+        ))
+    }
+}
+
+/// graphite-web's aggregation function lookup (`getAggFunc`), which unlike the parameter
+/// check does not accept the `<name>Series` spellings.
+pub fn get_agg_func(function: &str, name: &str) -> Result<AggFunc, EvalError> {
+    AggFunc::from_name(name).ok_or_else(|| {
+        EvalError::function(
+            function,
+            format!("Unsupported aggregation function: {name}"),
+        )
+    })
+}

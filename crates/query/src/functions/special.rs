@@ -1,4 +1,11 @@
 //! The Special group: generators, consolidation settings and tag selection.
+//!
+//! # Differs from graphite-web
+//!
+//! `setXFilesFactor` also sets the request's xFilesFactor in graphite-web, so functions
+//! evaluated after it in the same request (an enclosing `sumSeries`, or a later target)
+//! use it as their default. Charcoal sets it on the series only (which is what
+//! `maxDataPoints` consolidation and later normalisation read).
 
 use crate::aggfunc::{CONSOLIDATION_NAMES, Consolidation};
 use crate::error::EvalError;
@@ -7,6 +14,11 @@ use crate::registry::{Args, FunctionDef, Param, ParamType as T};
 use crate::series::Series;
 
 use super::common::repr;
+
+const X_FILES_FACTOR: &[Param] = &[
+    Param::req("seriesList", T::SeriesList),
+    Param::req("xFilesFactor", T::Float),
+];
 
 /// Declarations.
 pub(crate) const FUNCTIONS: &[FunctionDef] = &[
@@ -40,6 +52,41 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         aggregator: false,
         summary: "Names each series by a slice of the nodes of its metric name.",
         run: substr,
+    },
+    FunctionDef {
+        name: "cumulative",
+        group: "Special",
+        params: &[Param::req("seriesList", T::SeriesList)],
+        aggregator: false,
+        summary: "Consolidates the series by summing (same as consolidateBy(..., \"sum\")).",
+        run: cumulative,
+    },
+    FunctionDef {
+        name: "setXFilesFactor",
+        group: "Special",
+        params: X_FILES_FACTOR,
+        aggregator: false,
+        summary: "Sets the fraction of non-null values a consolidated point needs.",
+        run: set_x_files_factor,
+    },
+    FunctionDef {
+        name: "xFilesFactor",
+        group: "Special",
+        params: X_FILES_FACTOR,
+        aggregator: false,
+        summary: "Short form of setXFilesFactor.",
+        run: set_x_files_factor,
+    },
+    FunctionDef {
+        name: "fallbackSeries",
+        group: "Special",
+        params: &[
+            Param::req("seriesList", T::SeriesList),
+            Param::req("fallback", T::SeriesList),
+        ],
+        aggregator: false,
+        summary: "The series list, or the fallback list when it is empty.",
+        run: fallback_series,
     },
     FunctionDef {
         name: "seriesByTag",
@@ -78,14 +125,42 @@ fn consolidate_by(_ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError
     let func = Consolidation::from_name(&name).ok_or_else(|| {
         EvalError::function("consolidateBy", format!("invalid function {name:?}"))
     })?;
-    let mut list = a.series(0);
+    Ok(consolidate_list(a.series(0), func, &name))
+}
+
+/// graphite-web's `consolidateBy` on every series: sets the function and the
+/// `consolidateBy` tag, and renames `consolidateBy(<name>,"<func>")`.
+fn consolidate_list(mut list: Vec<Series>, func: Consolidation, name: &str) -> Vec<Series> {
     for s in &mut list {
         s.consolidation = func;
-        s.tags.set("consolidateBy", name.clone());
+        s.tags.set("consolidateBy", name);
         s.rename(format!("consolidateBy({},\"{}\")", s.name, name));
         s.path_expression = s.name.clone();
     }
+    list
+}
+
+fn cumulative(_ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
+    Ok(consolidate_list(a.series(0), Consolidation::Sum, "sum"))
+}
+
+fn set_x_files_factor(_ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
+    let xff = a.float(1);
+    let mut list = a.series(0);
+    for s in &mut list {
+        s.x_files_factor = xff;
+        s.tags.set("xFilesFactor", repr(xff));
+    }
     Ok(list)
+}
+
+fn fallback_series(_ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
+    let list = a.series(0);
+    if list.is_empty() {
+        Ok(a.series(1))
+    } else {
+        Ok(list)
+    }
 }
 
 fn substr(_ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
