@@ -39,6 +39,8 @@ pub(crate) struct Tuning {
     pub(crate) receiver: charcoal_receiver::Config,
     /// Render API settings and limits.
     pub(crate) api: charcoal_api::ApiConfig,
+    /// Whisper files the reader keeps open between renders.
+    pub(crate) open_files: usize,
 }
 
 /// Counts of points the white/blacklists dropped (carbon's
@@ -312,7 +314,12 @@ pub(crate) async fn run(
             });
             let source = crate::source::StoreSource {
                 index: index.clone(),
-                reader: Reader::new(settings.whisper_dir.clone(), cache.clone(), rules.clone()),
+                reader: Reader::new(
+                    settings.whisper_dir.clone(),
+                    cache.clone(),
+                    rules.clone(),
+                    tuning.open_files,
+                ),
                 whisper_dir: settings.whisper_dir.clone(),
                 max_find_results: tuning.api.max_find_results,
             };

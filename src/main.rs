@@ -105,6 +105,10 @@ struct ServeArgs {
     /// Largest HTTP request body in bytes (more is a 413).
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
     max_body_size: usize,
+    /// Whisper files kept open for renders (default: half the open-file limit, at most
+    /// 65536; 0: open per read).
+    #[arg(long, value_name = "N")]
+    open_files: Option<usize>,
     /// Time zone of render requests without tz= (graphite-web's TIME_ZONE).
     #[arg(long, value_name = "NAME", default_value = "UTC")]
     time_zone: String,
@@ -154,6 +158,19 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// Raises the soft open-file limit to the hard one and returns half of it (at most 65536)
+/// for the reader's handle cache; the rest stays for sockets and the persisters.
+fn open_file_budget() -> usize {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        let _ = setrlimit(Resource::Nofile, limit.clone());
+    }
+    let soft = getrlimit(Resource::Nofile).current.unwrap_or(1024);
+    (soft / 2).min(65_536) as usize
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -173,6 +190,7 @@ fn main() -> Result<()> {
                 max_find_results: args.max_find_results,
                 max_body_bytes: args.max_body_size,
             };
+            let open_files = args.open_files.unwrap_or_else(open_file_budget);
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -192,6 +210,7 @@ fn main() -> Result<()> {
                             ..charcoal_receiver::Config::default()
                         },
                         api,
+                        open_files,
                     },
                     shutdown,
                 )

@@ -13,12 +13,16 @@
 //! the storage-schemas rule that will create it decides the archive, as whisper's fetch
 //! would choose it.
 //!
-//! Files are opened per read with pread (no mapping), so another program truncating or
-//! replacing a file (whisper-resize, an operator's cp) can never fault the server.
+//! Open files are kept in a bounded handle cache, so a hot series costs one `stat` and the
+//! reads of its values, not an open and a header parse. Handles use pread, not a mapping,
+//! so another program truncating or replacing a file (whisper-resize renames a new file
+//! over the old one, an operator copies one in) can never fault the server; the `stat`
+//! notices a replaced or resized file (inode, size) and the handle is reopened.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
 
 use charcoal_cache::Cache;
 use whisper_format::{Aggregation, Whisper};
@@ -44,16 +48,99 @@ pub struct Reader {
     whisper_dir: PathBuf,
     cache: Arc<Cache>,
     rules: Arc<RwLock<Rules>>,
+    handles: Arc<Handles>,
+}
+
+/// An open file and the identity it was opened with.
+#[derive(Debug)]
+struct Handle {
+    file: Mutex<Whisper>,
+    dev: u64,
+    ino: u64,
+    len: u64,
+}
+
+/// Open files by path, at most `capacity` of them.
+#[derive(Debug)]
+struct Handles {
+    map: Mutex<HashMap<PathBuf, Arc<Handle>>>,
+    capacity: usize,
+}
+
+impl Handles {
+    /// The open file at `path`, opened (again) if it is new, replaced or resized.
+    fn get(&self, path: &Path) -> Result<Option<Arc<Handle>>, whisper_format::Error> {
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.lock().remove(path);
+                return Ok(None);
+            }
+            Err(source) => {
+                return Err(whisper_format::Error::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        if let Some(h) = self.lock().get(path)
+            && h.dev == meta.dev()
+            && h.ino == meta.ino()
+            && h.len == meta.len()
+        {
+            return Ok(Some(h.clone()));
+        }
+        let file = match Whisper::open_read(path) {
+            Ok(f) => f,
+            Err(whisper_format::Error::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let handle = Arc::new(Handle {
+            file: Mutex::new(file),
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+        });
+        if self.capacity > 0 {
+            let mut map = self.lock();
+            if map.len() >= self.capacity {
+                // Dropping an arbitrary half keeps this O(1) amortised without an LRU.
+                let drop: Vec<PathBuf> = map.keys().take(map.len() / 2 + 1).cloned().collect();
+                for k in drop {
+                    map.remove(&k);
+                }
+            }
+            map.insert(path.to_path_buf(), handle.clone());
+        }
+        Ok(Some(handle))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Arc<Handle>>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl Reader {
     /// A reader over `whisper_dir` and `cache`; `rules` decide the grid of metrics that
-    /// have no file yet.
-    pub fn new(whisper_dir: PathBuf, cache: Arc<Cache>, rules: Arc<RwLock<Rules>>) -> Reader {
+    /// have no file yet; at most `open_files` files stay open between reads.
+    pub fn new(
+        whisper_dir: PathBuf,
+        cache: Arc<Cache>,
+        rules: Arc<RwLock<Rules>>,
+        open_files: usize,
+    ) -> Reader {
         Reader {
             whisper_dir,
             cache,
             rules,
+            handles: Arc::new(Handles {
+                map: Mutex::new(HashMap::new()),
+                capacity: open_files,
+            }),
         }
     }
 
@@ -105,15 +192,10 @@ impl Reader {
         now: i64,
     ) -> Result<Option<Series>, whisper_format::Error> {
         let path = self.whisper_dir.join(relative);
-        let file = match Whisper::open_read(&path) {
-            Ok(f) => f,
-            Err(whisper_format::Error::Io { source, .. })
-                if source.kind() == std::io::ErrorKind::NotFound =>
-            {
-                return Ok(self.cache_only(cache_key, from, until, now));
-            }
-            Err(e) => return Err(e),
+        let Some(handle) = self.handles.get(&path)? else {
+            return Ok(self.cache_only(cache_key, from, until, now));
         };
+        let file = handle.file.lock().unwrap_or_else(|p| p.into_inner());
         let Some(fetched) = file.fetch(from, until, now)? else {
             return Ok(None);
         };
@@ -196,6 +278,43 @@ fn overlay(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use whisper_format::{ArchiveSpec, CreateOptions};
+
+    fn file_with(path: &Path, t: i64, v: f64, points: u32) {
+        whisper_format::create(
+            path,
+            &[ArchiveSpec::new(10, points)],
+            &CreateOptions::default(),
+        )
+        .unwrap();
+        Whisper::open(path)
+            .unwrap()
+            .update_many(&[(t, v)], t)
+            .unwrap();
+    }
+
+    #[test]
+    fn replaced_and_deleted_files_are_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Arc::new(Cache::new(charcoal_cache::Config::default()));
+        let rules = Arc::new(RwLock::new(Rules::embedded()));
+        let reader = Reader::new(dir.path().to_path_buf(), cache.clone(), rules, 16);
+        let t = 1_700_000_000;
+        let rel = Path::new("a/b.wsp");
+        std::fs::create_dir_all(dir.path().join("a")).unwrap();
+        file_with(&dir.path().join(rel), t, 1.0, 100);
+        let read = |now| reader.fetch(rel, "a.b", t - 50, t, now).unwrap();
+        assert_eq!(read(t).unwrap().values.last(), Some(&1.0));
+        // Replaced the way whisper-resize does it: a new file renamed over the old one.
+        let tmp = dir.path().join("a/b.wsp.tmp");
+        file_with(&tmp, t, 2.0, 200);
+        std::fs::rename(&tmp, dir.path().join(rel)).unwrap();
+        assert_eq!(read(t).unwrap().values.last(), Some(&2.0));
+        std::fs::remove_file(dir.path().join(rel)).unwrap();
+        assert_eq!(read(t), None, "no file, nothing cached");
+        cache.add("a.b", t as u32, 3.0);
+        assert_eq!(read(t).unwrap().values.last(), Some(&3.0), "cache only");
+    }
 
     #[test]
     fn overlay_replaces_slots_and_aggregates_for_coarse_archives() {
