@@ -9,8 +9,7 @@
 //! (`timeShift`, the `moving*` family's look-back window) evaluate their raw argument again
 //! through [`Ctx::with_range`].
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::cell::Cell;
 
 use jiff::tz::TimeZone;
 
@@ -74,7 +73,6 @@ impl std::fmt::Debug for Request<'_> {
 struct State {
     series: Cell<usize>,
     points: Cell<usize>,
-    fetched: RefCell<HashMap<(String, i64, i64), Vec<Series>>>,
 }
 
 /// The context a function runs in: the request, the target's text, and the time range
@@ -229,12 +227,9 @@ impl<'a> Ctx<'a> {
     }
 
     /// Every metric `pattern` matches over this context's range, sorted by name, each with
-    /// `pattern` as its path expression.
+    /// `pattern` as its path expression. Not memoised: a pattern repeated in one request is
+    /// read again, which costs less than copying every result in case it is repeated.
     pub fn fetch(&self, pattern: &str) -> Result<Vec<Series>, EvalError> {
-        let key = (pattern.to_owned(), self.from, self.until);
-        if let Some(hit) = self.state.fetched.borrow().get(&key) {
-            return Ok(hit.clone());
-        }
         let mut leaves: Vec<String> = self
             .req
             .source
@@ -245,9 +240,7 @@ impl<'a> Ctx<'a> {
             .collect();
         leaves.sort();
         leaves.dedup();
-        let series = self.fetch_paths(&leaves, pattern)?;
-        self.state.fetched.borrow_mut().insert(key, series.clone());
-        Ok(series)
+        self.fetch_paths(&leaves, pattern)
     }
 
     fn fetch_tagged(&self, raw: &str, exprs: &[String]) -> Result<Vec<Series>, EvalError> {

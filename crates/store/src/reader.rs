@@ -13,11 +13,12 @@
 //! the storage-schemas rule that will create it decides the archive, as whisper's fetch
 //! would choose it.
 //!
-//! Open files are kept in a bounded handle cache, so a hot series costs one `stat` and the
-//! reads of its values, not an open and a header parse. Handles use pread, not a mapping,
-//! so another program truncating or replacing a file (whisper-resize renames a new file
-//! over the old one, an operator copies one in) can never fault the server; the `stat`
-//! notices a replaced or resized file (inode, size) and the handle is reopened.
+//! Open files are kept in a bounded handle cache, so a hot series costs the reads of its
+//! values, not an open and a header parse. Handles use pread, not a mapping, so another
+//! program truncating or replacing a file (whisper-resize renames a new file over the old
+//! one, an operator copies one in) can never fault the server. A handle is checked with a
+//! `stat` (inode, size) when it has not been checked for [`RECHECK`]: a replaced, resized
+//! or deleted file is noticed within that time and reopened.
 
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::MetadataExt;
@@ -51,6 +52,9 @@ pub struct Reader {
     handles: Arc<Handles>,
 }
 
+/// How long a handle is trusted without checking that its path still names its file.
+pub const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// An open file and the identity it was opened with.
 #[derive(Debug)]
 struct Handle {
@@ -58,6 +62,7 @@ struct Handle {
     dev: u64,
     ino: u64,
     len: u64,
+    checked: Mutex<std::time::Instant>,
 }
 
 /// Open files by path, at most `capacity` of them.
@@ -70,6 +75,12 @@ struct Handles {
 impl Handles {
     /// The open file at `path`, opened (again) if it is new, replaced or resized.
     fn get(&self, path: &Path) -> Result<Option<Arc<Handle>>, whisper_format::Error> {
+        if let Some(h) = self.lock().get(path) {
+            let checked = h.checked.lock().unwrap_or_else(|p| p.into_inner());
+            if checked.elapsed() < RECHECK {
+                return Ok(Some(h.clone()));
+            }
+        }
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -88,6 +99,7 @@ impl Handles {
             && h.ino == meta.ino()
             && h.len == meta.len()
         {
+            *h.checked.lock().unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
             return Ok(Some(h.clone()));
         }
         let file = match Whisper::open_read(path) {
@@ -104,6 +116,7 @@ impl Handles {
             dev: meta.dev(),
             ino: meta.ino(),
             len: meta.len(),
+            checked: Mutex::new(std::time::Instant::now()),
         });
         if self.capacity > 0 {
             let mut map = self.lock();
@@ -298,7 +311,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Arc::new(Cache::new(charcoal_cache::Config::default()));
         let rules = Arc::new(RwLock::new(Rules::embedded()));
-        let reader = Reader::new(dir.path().to_path_buf(), cache.clone(), rules, 16);
+        // No handle cache: every read checks the path (the cached case differs only in
+        // checking at most once per RECHECK).
+        let reader = Reader::new(dir.path().to_path_buf(), cache.clone(), rules, 0);
         let t = 1_700_000_000;
         let rel = Path::new("a/b.wsp");
         std::fs::create_dir_all(dir.path().join("a")).unwrap();

@@ -130,19 +130,69 @@ pub fn aggregate(
     };
     let xff = xff.unwrap_or(request_xff);
     let name = format!("{short}Series({})", format_path_expressions(&n.series));
-    let values: Vec<f64> = rows(&n.series)
-        .map(|row| {
-            if xff_ok(&row, xff) {
-                func.apply(&row)
-            } else {
-                NULL
-            }
-        })
-        .collect();
+    let values = match columnwise(&n.series, func, xff) {
+        Some(v) => v,
+        None => rows(&n.series)
+            .map(|row| {
+                if xff_ok(&row, xff) {
+                    func.apply(&row)
+                } else {
+                    NULL
+                }
+            })
+            .collect(),
+    };
     let tags = common_tags(&n.series, &name, short);
     let mut out = Series::new(name, n.start, n.end, n.step, values, xff);
     out.tags = tags;
     Ok(vec![out])
+}
+
+/// The common aggregations computed series by series into per-slot accumulators instead of
+/// row by row: the same additions in the same order (series order, left to right, as
+/// Python's `sum` over a row does), without building a row per timestamp. `None` for the
+/// functions that need the whole row.
+fn columnwise(series: &[Series], func: AggFunc, xff: f64) -> Option<Vec<f64>> {
+    if !matches!(
+        func,
+        AggFunc::Sum | AggFunc::Average | AggFunc::Min | AggFunc::Max | AggFunc::Count
+    ) {
+        return None;
+    }
+    let len = series.iter().map(|s| s.values.len()).max().unwrap_or(0);
+    let mut acc = vec![0.0f64; len];
+    let mut count = vec![0u32; len];
+    for s in series {
+        for (i, &v) in s.values.iter().enumerate() {
+            if !present(v) {
+                continue;
+            }
+            acc[i] = match (func, count[i]) {
+                (AggFunc::Sum | AggFunc::Average, _) => acc[i] + v,
+                (_, 0) => v,
+                (AggFunc::Min, _) => acc[i].min(v),
+                (AggFunc::Max, _) => acc[i].max(v),
+                _ => acc[i],
+            };
+            count[i] += 1;
+        }
+    }
+    let width = series.len() as f64;
+    Some(
+        (0..len)
+            .map(|i| {
+                let n = count[i];
+                if n == 0 || (n as f64 / width) < xff {
+                    return NULL;
+                }
+                match func {
+                    AggFunc::Average => acc[i] / n as f64,
+                    AggFunc::Count => n as f64,
+                    _ => acc[i],
+                }
+            })
+            .collect(),
+    )
 }
 
 /// The tags every series shares (same value), then `name` if missing and `aggregatedBy`.
