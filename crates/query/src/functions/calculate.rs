@@ -12,6 +12,11 @@
 //!   runs `time.mktime` on the wall-clock reading, which is off by the difference between
 //!   the request's time zone and the server's. Relative `startSourceAt`/`endSourceAt`
 //!   (`-1d`) are read against the request's `now`, not the server clock.
+//! - The moving-window functions refuse a negative window of more than 100000 points
+//!   (graphite-web walks `range(n, len)` and answers that many mostly-null points).
+//! - Functions that re-read their input need it as the first positional argument; given by
+//!   keyword (`movingAverage(seriesList=a.b, windowSize=5)`) Charcoal refuses, while
+//!   graphite-web, which does not prefetch keyword-only paths, answers nothing.
 
 use crate::aggfunc::{AggFunc, Consolidation};
 use crate::error::EvalError;
@@ -246,7 +251,7 @@ fn moving(
     let agg = strict_agg(fname, func)?;
     let tag_name = format!("moving{}", capitalize(func));
     let mut out = Vec::new();
-    for mut s in refetch(ctx, a, ctx.from - preview, ctx.until)? {
+    for mut s in refetch(ctx, a, ctx.from.saturating_sub(preview), ctx.until)? {
         let name = format!("{tag_name}({},{})", s.name, window.label());
         let points = window.points(s.step, preview);
         s.tags.set(&tag_name, window.tag());
@@ -266,7 +271,7 @@ fn moving(
             })
             .collect();
         let mut r = s.derive(name, values);
-        r.start = s.start + preview;
+        r.start = s.start.saturating_add(preview);
         out.push(r);
     }
     Ok(out)
@@ -281,15 +286,15 @@ fn exponential_moving_average(ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>
     let window = Window::from_arg(fname, a, 1)?;
     let preview = window.preview_seconds(&list);
     let divisor = match &window {
-        Window::Interval(_, secs) => secs + 1,
-        Window::Points(n, _) => n + 1,
+        Window::Interval(_, secs) => secs.saturating_add(1),
+        Window::Points(n, _) => n.saturating_add(1),
     };
     if divisor == 0 {
         return Err(EvalError::function(fname, "float division by zero"));
     }
     let constant = 2.0 / divisor as f64;
     let mut out = Vec::new();
-    for mut s in refetch(ctx, a, ctx.from - preview, ctx.until)? {
+    for mut s in refetch(ctx, a, ctx.from.saturating_sub(preview), ctx.until)? {
         let name = format!("{fname}({},{})", s.name, window.label());
         let points = window.points(s.step, preview);
         s.tags.set(fname, window.tag());
@@ -308,7 +313,7 @@ fn exponential_moving_average(ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>
             }
         }
         let mut r = s.derive(name, values);
-        r.start = s.start + preview;
+        r.start = s.start.saturating_add(preview);
         out.push(r);
     }
     Ok(out)
@@ -340,7 +345,8 @@ fn rolling_stdev(values: &[f64], points: i64, tolerance: f64) -> Result<Vec<f64>
             None
         } else {
             // A negative window reads past the end: Python's IndexError.
-            Some(py_index("stdev", values, index - points)?)
+            let at = index.checked_sub(points).unwrap_or(i64::MAX);
+            Some(py_index("stdev", values, at)?)
         };
         if let Some(d) = dropped.filter(|d| present(*d)) {
             valid -= 1;
@@ -371,13 +377,13 @@ fn percentile(func: &str, sorted: &[f64], n: f64) -> Result<f64, EvalError> {
     let fractional = (n / 100.0) * (sorted.len() + 1) as f64;
     let mut rank = fractional.trunc() as i64;
     let fraction = fractional - rank as f64;
-    rank += fraction.ceil() as i64;
+    rank = rank.saturating_add(fraction.ceil() as i64);
     if rank == 0 {
         Ok(sorted[0])
-    } else if rank - 1 == sorted.len() as i64 {
+    } else if rank.saturating_sub(1) == sorted.len() as i64 {
         Ok(sorted[sorted.len() - 1])
     } else {
-        py_index(func, sorted, rank - 1)
+        py_index(func, sorted, rank.saturating_sub(1))
     }
 }
 

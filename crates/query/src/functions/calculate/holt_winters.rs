@@ -92,7 +92,10 @@ fn analysis(values: &[f64], step: i64, seasonality: &str) -> Result<Analysis, Ev
 /// The input re-read from `bootstrapInterval` before the range, and that span in seconds.
 fn bootstrap(ctx: &Ctx<'_>, a: &Args, interval: &str) -> Result<(Vec<Series>, i64), EvalError> {
     let preview = interval_seconds(a.function(), interval)?;
-    Ok((refetch(ctx, a, ctx.from - preview, ctx.until)?, preview))
+    Ok((
+        refetch(ctx, a, ctx.from.saturating_sub(preview), ctx.until)?,
+        preview,
+    ))
 }
 
 /// A new graphite-web `TimeSeries` built from `s`: its tags and xFilesFactor, the default
@@ -116,7 +119,12 @@ pub(super) fn forecast(ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalE
         }
         let name = format!("holtWintersForecast({})", s.name);
         let values = py_slice(&analysis.predictions, Some(window), None);
-        out.push(new_series(&s, name, s.start + preview, values));
+        out.push(new_series(
+            &s,
+            name,
+            s.start.saturating_add(preview),
+            values,
+        ));
     }
     Ok(out)
 }
@@ -152,7 +160,7 @@ fn bands(ctx: &Ctx<'_>, a: &Args) -> Result<Vec<Series>, EvalError> {
         ] {
             s.tags.set(tag, "1");
         }
-        let start = s.start + preview;
+        let start = s.start.saturating_add(preview);
         for (kind, values) in [("Lower", lower), ("Upper", upper)] {
             let name = format!("holtWintersConfidence{kind}({})", s.name);
             let mut band = new_series(&s, name, start, values);

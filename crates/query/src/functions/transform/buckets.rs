@@ -294,7 +294,7 @@ fn hit_buckets(s: &Series, interval: i64) -> Result<(i64, Vec<f64>), EvalError> 
 
 pub(super) fn integral_by_interval(ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
     let unit = a.str(1);
-    let duration = interval_seconds("integralByInterval", &unit)?.abs();
+    let duration = interval_seconds("integralByInterval", &unit)?.saturating_abs();
     let start_time = ctx.from;
     let mut out = Vec::new();
     for mut s in a.series(0) {

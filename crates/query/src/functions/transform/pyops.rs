@@ -129,6 +129,9 @@ pub(crate) fn date_arg(ctx: &Ctx<'_>, func: &str, v: &Value) -> Result<i64, Eval
     }
 }
 
+/// The most negative point count a window may have (see [`Window::from_arg`]).
+const MAX_NEGATIVE_WINDOW: i64 = 100_000;
+
 /// A `windowSize` (`intOrInterval`, unchecked by graphite-web): an interval string, or
 /// anything Python's `int()` takes.
 #[derive(Clone, Debug)]
@@ -143,10 +146,25 @@ impl Window {
     /// Reads argument `i`.
     pub(crate) fn from_arg(func: &str, a: &Args, i: usize) -> Result<Window, EvalError> {
         let v = a.get(i).unwrap_or(Value::None);
-        match &v {
+        let window = Window::from_value(func, &v)?;
+        if let Window::Points(n, _) = window {
+            // graphite-web accepts a negative count and walks `range(n, len)` with odd
+            // slices; a huge one would run (and allocate) for ever, so Charcoal stops there.
+            if n < -MAX_NEGATIVE_WINDOW {
+                return Err(EvalError::function(
+                    func,
+                    format!("window size {n} is too negative"),
+                ));
+            }
+        }
+        Ok(window)
+    }
+
+    fn from_value(func: &str, v: &Value) -> Result<Window, EvalError> {
+        match v {
             Value::Str(s) => Ok(Window::Interval(
                 s.clone(),
-                interval_seconds(func, s)?.abs(),
+                interval_seconds(func, s)?.saturating_abs(),
             )),
             Value::Int(_) | Value::Bool(_) => {
                 Ok(Window::Points(v.as_i64().unwrap_or(0), v.py_str()))
@@ -164,7 +182,12 @@ impl Window {
     pub(crate) fn preview_seconds(&self, list: &[Series]) -> i64 {
         match self {
             Window::Interval(_, secs) => *secs,
-            Window::Points(n, _) => list.iter().map(|s| s.step).max().unwrap_or(0) * n,
+            Window::Points(n, _) => list
+                .iter()
+                .map(|s| s.step)
+                .max()
+                .unwrap_or(0)
+                .saturating_mul(*n),
         }
     }
 

@@ -9,7 +9,7 @@ use crate::eval::Ctx;
 use crate::registry::Args;
 use crate::series::{NULL, Series, present};
 
-use super::pyops::{date_arg, interval_seconds, pct_d, py_slice, refetch, rename_in_place};
+use super::pyops::{date_arg, interval_seconds, py_slice, refetch, rename_in_place};
 
 /// graphite-web's shift sign rule: an offset without a sign goes back in time. An empty
 /// offset makes Python index past the end of the string.
@@ -39,7 +39,10 @@ pub(super) fn time_shift(ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, Eva
     let reset_end = a.bool(2);
     let align_dst = a.bool(3);
     let delta = interval_seconds("timeShift", &shift)?;
-    let (mut from, mut until) = (ctx.from + delta, ctx.until + delta);
+    let (mut from, mut until) = (
+        ctx.from.saturating_add(delta),
+        ctx.until.saturating_add(delta),
+    );
     if align_dst {
         let request_dst = (is_dst(ctx, ctx.from), is_dst(ctx, ctx.until));
         let shifted_dst = (is_dst(ctx, from), is_dst(ctx, until));
@@ -83,8 +86,12 @@ pub(super) fn time_stack(ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, Eva
     let (first_start, first_end) = (first.start, first.end);
     let mut out = Vec::new();
     for shift in first_shift..last_shift {
-        let inner = delta * shift;
-        for mut s in refetch(ctx, a, ctx.from + inner, ctx.until + inner)? {
+        let inner = delta.saturating_mul(shift);
+        let (from, until) = (
+            ctx.from.saturating_add(inner),
+            ctx.until.saturating_add(inner),
+        );
+        for mut s in refetch(ctx, a, from, until)? {
             s.tags.set("timeShiftUnit", unit.clone());
             s.tags.set("timeShift", shift.to_string());
             let name = format!("timeShift({}, {unit}, {shift})", s.name);
@@ -131,18 +138,18 @@ pub(super) fn delay(_ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalErr
     for mut s in a.series(0) {
         let len = s.values.len() as i64;
         let values = if steps < 0 {
-            let mut v = py_slice(&s.values, Some(-steps), None);
-            v.extend(std::iter::repeat_n(NULL, (-steps).min(len) as usize));
+            let back = steps.saturating_neg();
+            let mut v = py_slice(&s.values, Some(back), None);
+            v.extend(std::iter::repeat_n(NULL, back.min(len) as usize));
             v
         } else {
             // `series[:-0]` is empty: delay(x, 0) yields no values, as in graphite-web.
             let mut v = vec![NULL; steps.min(len) as usize];
-            v.extend(py_slice(&s.values, None, Some(-steps)));
+            v.extend(py_slice(&s.values, None, Some(steps.saturating_neg())));
             v
         };
         s.tags.set("delay", steps.to_string());
-        let label = pct_d("delay", steps as f64)?;
-        out.push(s.derive(format!("delay({},{label})", s.name), values));
+        out.push(s.derive(format!("delay({},{steps})", s.name), values));
     }
     Ok(out)
 }
