@@ -1,0 +1,81 @@
+//! Which of graphite-web 1.1.8's render functions Charcoal declares: every name in
+//! graphite-web's `SeriesFunctions` must be declared, except the ones listed in
+//! `NOT_IMPLEMENTED` (each with its reason, mirrored in docs/compatibility.md), and every
+//! declared function must exist in graphite-web (Charcoal invents none).
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+/// graphite-web functions Charcoal does not implement yet, and why.
+const NOT_IMPLEMENTED: &[(&str, &str)] = &[
+    (
+        "cactiStyle",
+        "formats legends for graph images, which are not implemented",
+    ),
+    ("events", "needs the events store (issue 5)"),
+    (
+        "randomWalk",
+        "random data: not reproducible, rarely used outside demos",
+    ),
+    (
+        "randomWalkFunction",
+        "random data: not reproducible, rarely used outside demos",
+    ),
+];
+
+fn graphite_names() -> BTreeSet<String> {
+    let out = Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(
+            "import re\n\
+             src = open('/usr/lib/python3/dist-packages/graphite/render/functions.py').read()\n\
+             block = src[src.index('SeriesFunctions = {'):]\n\
+             block = block[:block.index('}')]\n\
+             print('\\n'.join(re.findall(r\"^\\s*['\\\"](\\w+)['\\\"]\\s*:\", block, re.M)))",
+        )
+        .output()
+        .expect("python3 with graphite-web");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_graphite_function_is_declared_or_listed() {
+    let theirs = graphite_names();
+    assert!(theirs.len() > 140, "read {} names", theirs.len());
+    let ours: BTreeSet<String> = charcoal_query::registry::all()
+        .map(|f| f.name.to_owned())
+        .collect();
+    let listed: BTreeSet<String> = NOT_IMPLEMENTED
+        .iter()
+        .map(|(n, _)| (*n).to_owned())
+        .collect();
+    let missing: Vec<&String> = theirs
+        .iter()
+        .filter(|n| !ours.contains(*n) && !listed.contains(*n))
+        .collect();
+    assert!(missing.is_empty(), "declared nowhere: {missing:?}");
+    let stale: Vec<&String> = listed.iter().filter(|n| ours.contains(*n)).collect();
+    assert!(
+        stale.is_empty(),
+        "implemented now, remove from NOT_IMPLEMENTED: {stale:?}"
+    );
+    let invented: Vec<&String> = ours.iter().filter(|n| !theirs.contains(*n)).collect();
+    assert!(
+        invented.is_empty(),
+        "not graphite-web functions: {invented:?}"
+    );
+    println!(
+        "{} of {} graphite-web functions declared",
+        theirs.len() - listed.len(),
+        theirs.len()
+    );
+}
