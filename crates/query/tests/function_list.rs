@@ -78,4 +78,12 @@ fn every_graphite_function_is_declared_or_listed() {
         theirs.len() - listed.len(),
         theirs.len()
     );
+    let mut groups: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for f in charcoal_query::registry::all() {
+        groups.entry(f.group).or_default().push(f.name);
+    }
+    for (group, mut names) in groups {
+        names.sort_unstable();
+        println!("GROUP {group}: {}", names.join(", "));
+    }
 }
