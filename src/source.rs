@@ -107,6 +107,11 @@ impl Source for StoreSource {
         }
     }
 
+    fn interval(&self, path: &str, now: i64) -> Option<(f64, f64)> {
+        let name = MetricName::parse(path).ok()?;
+        self.reader.interval(&name.relative_path(), now)
+    }
+
     fn list(&self) -> Result<Vec<String>, SourceError> {
         Ok(self.index.all())
     }

@@ -2,14 +2,16 @@
 //! reference kit): what the relay forwards lands in Charcoal's whisper files
 //! (read back with python3-whisper), and behind a `carbon_ch`
 //! consistent-hashing relay each metric lands on exactly the node carbon's
-//! own hash ring (`carbon.hashing.ConsistentHashRing`) names.
+//! own hash ring (`carbon.hashing.ConsistentHashRing`) names; then Debian's
+//! graphite-web with only `CLUSTER_SERVERS` pointing at the two Charcoal nodes
+//! (pickle and msgpack) finds and renders every metric as the nodes do.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::reference::{Running, free_ports, send_tcp};
+use crate::reference::{Running, free_ports, http_get, send_tcp};
 use crate::util::{Server, eventually, now, python_run, whisper_points_many};
 
 /// The newest `n` whole minutes before now, oldest first (the default
@@ -94,7 +96,8 @@ ring = ConsistentHashRing([('127.0.0.1', 'a'), ('127.0.0.1', 'b')], hash_type='c
 print(json.dumps({m: ring.get_node(m)[1] for m in sys.argv[1:]}))";
 
 #[test]
-fn a_carbon_ch_relay_puts_each_metric_on_the_one_charcoal_carbon_would() {
+fn a_carbon_ch_relay_puts_each_metric_on_the_one_charcoal_carbon_would_and_graphite_web_reads_both()
+{
     let nodes = [Server::start(&[]), Server::start(&[])];
     let tmp = tempfile::tempdir().unwrap();
     let port = free_ports(1)[0];
@@ -189,4 +192,93 @@ fn a_carbon_ch_relay_puts_each_metric_on_the_one_charcoal_carbon_would() {
         differ.len(),
         differ.join("\n")
     );
+
+    // graphite-web in front of both nodes, as a pure cluster front end.
+    for format in ["pickle", "msgpack"] {
+        let web_dir = tempfile::tempdir().unwrap();
+        let port = free_ports(1)[0];
+        let peers: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("http://{}", n.addr("http")))
+            .collect();
+        let _web = Running::start(
+            "graphite-web",
+            web_dir.path(),
+            &[
+                "--port",
+                &port.to_string(),
+                "--cluster",
+                &peers[0],
+                "--cluster",
+                &peers[1],
+                "--cluster-format",
+                format,
+            ],
+        );
+        let web: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let range = format!("from={}&until={}&now={}", t - 300, t + 60, t + 60);
+
+        // Finds: the union of both nodes.
+        let q = "/metrics/find?query=ring.*.*&format=completer";
+        let (status, body) = http_get(web, q);
+        assert_eq!(status, 200, "{format}: {body}");
+        let found: Vec<String> = completer_paths(&body);
+        let mut direct: Vec<String> = nodes
+            .iter()
+            .flat_map(|n| completer_paths(&n.http_get(q).1))
+            .collect();
+        direct.sort();
+        assert_eq!(found, direct, "{format}: finds through graphite-web");
+        assert_eq!(found.len(), metrics.len());
+
+        // Renders: every series exactly as the node holding it answers.
+        let q = format!("/render?target=ring.svc3.*&{range}&format=json");
+        let (status, body) = http_get(web, &q);
+        assert_eq!(status, 200, "{format}: {body}");
+        let through: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let mut direct: Vec<serde_json::Value> = nodes
+            .iter()
+            .flat_map(|n| {
+                let v: serde_json::Value = serde_json::from_str(&n.http_get(&q).1).unwrap();
+                v.as_array().unwrap().clone()
+            })
+            .collect();
+        direct.sort_by_key(|s| s["target"].to_string());
+        assert_eq!(
+            through,
+            serde_json::Value::Array(direct),
+            "{format}: renders"
+        );
+
+        // A function over series from both nodes, evaluated by graphite-web.
+        let q = format!("/render?target=sumSeries(ring.*.*)&{range}&format=json");
+        let (_, body) = http_get(web, &q);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let at_t: Vec<f64> = v[0]["datapoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p[1] == t)
+            .filter_map(|p| p[0].as_f64())
+            .collect();
+        let want = (0..metrics.len()).sum::<usize>() as f64;
+        assert_eq!(
+            at_t,
+            [want],
+            "{format}: sumSeries through graphite-web: {body}"
+        );
+    }
+}
+
+/// The `path`s of a `format=completer` find answer, sorted.
+fn completer_paths(body: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    let mut paths: Vec<String> = v["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["path"].as_str().unwrap().to_owned())
+        .collect();
+    paths.sort();
+    paths
 }

@@ -6,10 +6,9 @@
 //! graphite-web's finder reports it. `from`/`until` are checked but do not filter (a
 //! whisper file's interval is its whole retention).
 //!
-//! # Differs from graphite-web
-//!
-//! `format=json`'s `intervals` is empty (graphite-web reports each file's retention window);
-//! `format=pickle` and `msgpack` (cluster finds) are not served yet.
+//! `pickle` and `msgpack` are the formats graphite-web's `CLUSTER_SERVERS` ask a peer for
+//! (`local=1`); leaves carry their file's interval, as graphite-web's whisper finder reports
+//! it.
 //!
 //! [`Source`]: charcoal_query::Source
 
@@ -227,13 +226,44 @@ fn find_blocking(state: &AppState, headers: &HeaderMap, params: &Params) -> Resp
                     m.insert("path".into(), json!(n.path));
                     m.insert("is_leaf".into(), json!(n.is_leaf));
                     if n.is_leaf {
-                        m.insert("intervals".into(), json!([]));
+                        let intervals: Vec<Value> = state
+                            .source
+                            .interval(&n.path, now)
+                            .map(|(s, e)| json!({"start": s, "end": e}))
+                            .into_iter()
+                            .collect();
+                        m.insert("intervals".into(), Value::Array(intervals));
                     }
                     Value::Object(m)
                 })
                 .collect();
             items.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
             Value::Array(items)
+        }
+        "pickle" | "msgpack" => {
+            let nodes: Vec<ClusterNode> = matches
+                .iter()
+                .map(|n| ClusterNode {
+                    path: n.path.clone(),
+                    is_leaf: n.is_leaf,
+                    interval: if n.is_leaf {
+                        state.source.interval(&n.path, now)
+                    } else {
+                        None
+                    },
+                })
+                .collect();
+            let (content_type, body) = if format == "pickle" {
+                ("application/pickle", pickle_nodes(&nodes))
+            } else {
+                ("application/x-msgpack", msgpack_nodes(&nodes))
+            };
+            let mut response = (StatusCode::OK, body).into_response();
+            let h = response.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            return response;
         }
         _ => {
             return (
@@ -245,6 +275,65 @@ fn find_blocking(state: &AppState, headers: &HeaderMap, params: &Params) -> Resp
         }
     };
     json_response(headers, params, &data, true)
+}
+
+/// One find match as a graphite-web cluster peer reads it.
+struct ClusterNode {
+    path: String,
+    is_leaf: bool,
+    interval: Option<(f64, f64)>,
+}
+
+/// `format=pickle` finds: a list of `{path, is_leaf, intervals}` dicts, `intervals` (leaves
+/// only) as a list of `(start, end)` pairs, which graphite-web's remote finder turns into its
+/// `IntervalSet` (it accepts pairs as well as pickled `IntervalSet` objects, and a safe
+/// unpickler then needs no class lookups at all).
+fn pickle_nodes(nodes: &[ClusterNode]) -> Vec<u8> {
+    use charcoal_protocol::pickle::{Value as Py, encode};
+    let list = nodes
+        .iter()
+        .map(|n| {
+            let mut items = vec![
+                (Py::Str("path".into()), Py::Str(n.path.clone())),
+                (Py::Str("is_leaf".into()), Py::Bool(n.is_leaf)),
+            ];
+            if n.is_leaf {
+                let intervals = n
+                    .interval
+                    .iter()
+                    .map(|(s, e)| Py::Tuple(vec![Py::Float(*s), Py::Float(*e)]))
+                    .collect();
+                items.push((Py::Str("intervals".into()), Py::List(intervals)));
+            }
+            Py::Dict(items)
+        })
+        .collect();
+    encode(&Py::List(list))
+}
+
+/// `format=msgpack` finds: the same dicts, `intervals` as `[start, end]` lists.
+fn msgpack_nodes(nodes: &[ClusterNode]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let w = &mut out;
+    // Writing to a Vec cannot fail.
+    let _ = rmp::encode::write_array_len(w, nodes.len() as u32);
+    for n in nodes {
+        let _ = rmp::encode::write_map_len(w, if n.is_leaf { 3 } else { 2 });
+        let _ = rmp::encode::write_str(w, "path");
+        let _ = rmp::encode::write_str(w, &n.path);
+        let _ = rmp::encode::write_str(w, "is_leaf");
+        let _ = rmp::encode::write_bool(w, n.is_leaf);
+        if n.is_leaf {
+            let _ = rmp::encode::write_str(w, "intervals");
+            let _ = rmp::encode::write_array_len(w, u32::from(n.interval.is_some()));
+            if let Some((s, e)) = n.interval {
+                let _ = rmp::encode::write_array_len(w, 2);
+                let _ = rmp::encode::write_f64(w, s);
+                let _ = rmp::encode::write_f64(w, e);
+            }
+        }
+    }
+    out
 }
 
 fn node_name(n: &Node) -> &str {

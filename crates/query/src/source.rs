@@ -73,6 +73,13 @@ pub trait Source: Sync {
         Ok(Vec::new())
     }
 
+    /// The time span a leaf's storage covers, `(start, end)` in epoch seconds as floats
+    /// (graphite-web's node `intervals`: a whisper file's retention back from `now`, up to
+    /// its last write). `None` when unknown.
+    fn interval(&self, _path: &str, _now: i64) -> Option<(f64, f64)> {
+        None
+    }
+
     /// Every metric name, sorted (`/metrics/index.json`).
     fn list(&self) -> Result<Vec<String>, SourceError> {
         Ok(Vec::new())

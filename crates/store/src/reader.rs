@@ -157,6 +157,25 @@ impl Reader {
         }
     }
 
+    /// graphite-web's whisper leaf interval: `(now - maxRetention, max(mtime, that))`.
+    pub fn interval(&self, relative: &std::path::Path, now: i64) -> Option<(f64, f64)> {
+        let path = self.whisper_dir.join(relative);
+        let handle = self.handles.get(&path).ok()??;
+        let retention = {
+            let file = handle.file.lock().unwrap_or_else(|p| p.into_inner());
+            file.header().max_retention as f64
+        };
+        let mtime = std::fs::metadata(&path)
+            .ok()?
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs_f64();
+        let start = now as f64 - retention;
+        Some((start, mtime.max(start)))
+    }
+
     /// A metric without a file: its cached points on the grid of the file it will get.
     fn cache_only(&self, cache_key: &str, from: i64, until: i64, now: i64) -> Option<Series> {
         let cached = self.cache.get(cache_key);
