@@ -287,6 +287,9 @@ pub(crate) async fn run(
     let stats = persisters.stats.clone();
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    // The receivers' counters exist once they are bound, after HTTP: the scrape reads
+    // nothing until then.
+    let exposition: Arc<std::sync::OnceLock<selfmetrics::Sources>> = Arc::default();
     let http = match settings.http {
         Some(addr) => {
             let listener = tokio::net::TcpListener::bind(addr)
@@ -323,11 +326,18 @@ pub(crate) async fn run(
                 whisper_dir: settings.whisper_dir.clone(),
                 max_find_results: tuning.api.max_find_results,
             };
+            let exposition = exposition.clone();
             let app = charcoal_api::router(charcoal_api::AppState {
                 readiness,
                 source: Arc::new(source),
                 config: tuning.api.clone(),
                 clock: charcoal_api::system_clock,
+                metrics: Arc::new(move || {
+                    exposition
+                        .get()
+                        .map(selfmetrics::prometheus)
+                        .unwrap_or_default()
+                }),
             });
             let mut rx = stop_rx.clone();
             let task = tokio::spawn(async move {
@@ -391,18 +401,17 @@ pub(crate) async fn run(
     let listening: Vec<String> = bound.iter().map(|(n, a)| format!("{n}={a}")).collect();
     tracing::info!(whisper_dir = %settings.whisper_dir.display(), "listening {}", listening.join(" "));
 
+    let sources = || selfmetrics::Sources {
+        cache: cache.clone(),
+        persisters: stats.clone(),
+        receivers: receivers.counters.clone(),
+        filters: filter_counters.clone(),
+        prefix: selfmetrics::agent_prefix(&settings.metric_prefix, settings.instance.as_deref()),
+    };
+    let _ = exposition.set(sources());
     let reporter = (settings.metric_interval > 0).then(|| {
         tokio::spawn(selfmetrics::report(
-            selfmetrics::Sources {
-                cache: cache.clone(),
-                persisters: stats.clone(),
-                receivers: receivers.counters.clone(),
-                filters: filter_counters.clone(),
-                prefix: selfmetrics::agent_prefix(
-                    &settings.metric_prefix,
-                    settings.instance.as_deref(),
-                ),
-            },
+            sources(),
             Duration::from_secs(settings.metric_interval),
             stop_rx.clone(),
         ))

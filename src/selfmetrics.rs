@@ -142,6 +142,104 @@ fn sample(src: &Sources, last: &mut Last, elapsed: Duration) -> Vec<(&'static st
     out
 }
 
+/// The same counters in Prometheus' text exposition format, for `GET /metrics`: running
+/// totals (Prometheus computes rates itself) rather than carbon's per-interval deltas.
+/// Thirteen lines of a stable text format need no metrics registry crate; the values are
+/// read from the atomics the components already keep.
+pub(crate) fn prometheus(src: &Sources) -> String {
+    use std::fmt::Write;
+    let p = &src.persisters;
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
+    let metrics: [(&str, &str, &str, f64); 13] = [
+        (
+            "charcoal_metrics_received_total",
+            "counter",
+            "Points received over carbon protocols (metricsReceived).",
+            load(&src.receivers.metrics_received),
+        ),
+        (
+            "charcoal_committed_points_total",
+            "counter",
+            "Points written to whisper files (committedPoints).",
+            load(&p.committed_points),
+        ),
+        (
+            "charcoal_update_operations_total",
+            "counter",
+            "whisper update_many calls (updateOperations).",
+            load(&p.update_operations),
+        ),
+        (
+            "charcoal_update_seconds_total",
+            "counter",
+            "Time spent in whisper updates.",
+            load(&p.update_micros) / 1e6,
+        ),
+        (
+            "charcoal_creates_total",
+            "counter",
+            "Whisper files created (creates).",
+            load(&p.creates),
+        ),
+        (
+            "charcoal_errors_total",
+            "counter",
+            "Failed whisper writes (errors).",
+            load(&p.errors),
+        ),
+        (
+            "charcoal_blacklist_matches_total",
+            "counter",
+            "Points dropped by the blacklist (blacklistMatches).",
+            load(&src.filters.blacklist_matches),
+        ),
+        (
+            "charcoal_whitelist_rejects_total",
+            "counter",
+            "Points dropped by the whitelist (whitelistRejects).",
+            load(&src.filters.whitelist_rejects),
+        ),
+        (
+            "charcoal_cache_size",
+            "gauge",
+            "Points held in the write cache (cache.size).",
+            src.cache.size() as f64,
+        ),
+        (
+            "charcoal_cache_queues",
+            "gauge",
+            "Metrics with points in the write cache (cache.queues).",
+            src.cache.metrics() as f64,
+        ),
+        (
+            "charcoal_active_connections",
+            "gauge",
+            "Open carbon connections (activeConnections).",
+            src.receivers.active_connections.load(Ordering::Relaxed) as f64,
+        ),
+        (
+            "charcoal_cpu_seconds_total",
+            "counter",
+            "User and system CPU time of the process.",
+            cpu_time().as_secs_f64(),
+        ),
+        (
+            "charcoal_resident_memory_bytes",
+            "gauge",
+            "Resident set size (memUsage).",
+            rss_bytes() as f64,
+        ),
+    ];
+    let mut out = String::new();
+    for (name, kind, help, value) in metrics {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    }
+    out
+}
+
 /// Reports every `interval` until `stopped`, and once more when stopping.
 pub(crate) async fn report(src: Sources, interval: Duration, mut stopped: watch::Receiver<bool>) {
     let mut last = Last {

@@ -247,3 +247,22 @@ fn a_point_is_rendered_before_its_file_exists() {
         "{body}"
     );
 }
+
+#[test]
+fn prometheus_scrape_counts_what_carbon_received() {
+    let server = Server::start(&[]);
+    let t = now();
+    server.send_lines(format!("p.a 1 {t}\np.b 2 {t}\nnot a line\np.c 3 {t}\n").as_bytes());
+    let body = eventually(Duration::from_secs(10), || {
+        let (status, body) = server.http_get("/metrics");
+        (status == 200 && body.contains("\ncharcoal_metrics_received_total 3\n")).then_some(body)
+    })
+    .expect("the scrape counts the three valid points");
+    assert!(
+        body.contains("# TYPE charcoal_committed_points_total counter"),
+        "{body}"
+    );
+    // With a query, /metrics is graphite-web's find.
+    let (_, body) = server.http_get("/metrics?query=p.*&format=completer");
+    assert!(body.contains("\"path\": \"p.a\""), "{body}");
+}

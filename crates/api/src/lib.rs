@@ -6,6 +6,7 @@
 //! | `/metrics/find`, `/metrics`, `/metrics/find/` | [`find`] | treejson/completer/json/nodelist |
 //! | `/metrics/expand`, `/metrics/index.json` | [`find`] | expanded paths, every metric |
 //! | `/health`, `/ready` | here | alive; serving its purpose (503 with reasons) |
+//! | `/metrics` without `query` | here | the server's counters for Prometheus |
 //!
 //! Handlers parse graphite-web's parameters ([`params`]), run the evaluation on the blocking
 //! pool (file reads), and format the answer byte for byte as graphite-web does
@@ -34,6 +35,10 @@ use serde_json::json;
 /// Answers "is the server serving its purpose?": the reasons it is not, or
 /// an empty list. Supplied by the binary, which knows every component.
 pub type Readiness = Arc<dyn Fn() -> Vec<String> + Send + Sync>;
+
+/// Renders the server's own counters in Prometheus' text format (`GET /metrics` without a
+/// `query`). Supplied by the binary, which owns the counters.
+pub type Exposition = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// Settings of the read API.
 #[derive(Clone, Debug)]
@@ -70,6 +75,8 @@ pub struct AppState {
     pub config: ApiConfig,
     /// The current time in epoch seconds (a parameter so tests can fix it).
     pub clock: fn() -> i64,
+    /// Prometheus exposition of the server's counters.
+    pub metrics: Exposition,
 }
 
 impl std::fmt::Debug for AppState {
@@ -95,7 +102,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(ready))
         .route("/render", get(render::handler).post(render::handler))
         .route("/render/", get(render::handler).post(render::handler))
-        .route("/metrics", get(find::find).post(find::find))
+        .route("/metrics", get(metrics_or_find).post(find::find))
         .route("/metrics/", get(find::find).post(find::find))
         .route("/metrics/find", get(find::find).post(find::find))
         .route("/metrics/find/", get(find::find).post(find::find))
@@ -136,6 +143,33 @@ pub(crate) fn form_body<'a>(headers: &axum::http::HeaderMap, body: &'a [u8]) -> 
         .unwrap_or("");
     ct.starts_with("application/x-www-form-urlencoded")
         .then_some(body)
+}
+
+/// `GET /metrics`: graphite-web's find when there is a `query` (its `/metrics` is an alias
+/// of `/metrics/find`, and without `query` it only answers 400), Prometheus' scrape
+/// otherwise.
+async fn metrics_or_find(
+    state: State<AppState>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let has_query = uri
+        .query()
+        .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "query"));
+    if has_query {
+        return find::find(state, uri, headers, body).await;
+    }
+    let text = (state.metrics)();
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }
 
 async fn health() -> Response {

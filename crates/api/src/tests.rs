@@ -27,6 +27,7 @@ fn app_with(readiness: Readiness) -> Router {
         source: Arc::new(source),
         config: ApiConfig::default(),
         clock: || NOW,
+        metrics: Arc::new(|| "charcoal_cache_size 7\n".to_owned()),
     })
 }
 
@@ -144,6 +145,17 @@ async fn render_raw_csv_pickle_msgpack() {
     assert!(body.contains("pathExpression"));
     let (_, ct, _) = get(app(), "/render?target=a.x&from=-2min&format=msgpack").await;
     assert_eq!(ct, "application/x-msgpack");
+}
+
+#[tokio::test]
+async fn metrics_is_prometheus_without_query_and_find_with_it() {
+    let (status, ct, body) = get(app(), "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ct.starts_with("text/plain; version=0.0.4"));
+    assert_eq!(body, "charcoal_cache_size 7\n");
+    let (_, ct, body) = get(app(), "/metrics?query=a.*").await;
+    assert_eq!(ct, "application/json");
+    assert!(body.contains("\"id\": \"a.b\""), "{body}");
 }
 
 #[tokio::test]
