@@ -7,6 +7,7 @@ mod util;
 
 mod carbon_conf;
 mod carbonlink;
+mod container;
 mod limits;
 mod receive;
 mod relay;
