@@ -28,7 +28,7 @@ enum Command {
     /// Receive metrics (plaintext, pickle), cache them, write whisper files
     /// and serve the HTTP API. Without --config: embedded defaults, data in
     /// ./storage.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Probe a running server's /health (for container HEALTHCHECKs: no curl needed).
     /// Exits 0 when it answers 200.
     Health(HealthArgs),
