@@ -383,3 +383,32 @@ mod tests {
         assert_eq!(idx.all(), ["a.b.c", "a.d", "top"]);
     }
 }
+
+/// Memory per indexed name, for docs/performance.md:
+/// `cargo test --release -p charcoal-store --lib index_memory -- --ignored --nocapture`.
+#[cfg(test)]
+#[test]
+#[ignore = "a measurement, not a check"]
+fn index_memory() {
+    let rss = || {
+        std::fs::read_to_string("/proc/self/statm")
+            .ok()
+            .and_then(|s| s.split_whitespace().nth(1)?.parse::<usize>().ok())
+            .unwrap_or(0)
+            * 4096
+    };
+    let before = rss();
+    let idx = MetricIndex::new();
+    for a in 0..100 {
+        for b in 0..100 {
+            for c in 0..100 {
+                idx.insert(&format!("service{a:02}.host-{b:02}.metric_{c:02}"));
+            }
+        }
+    }
+    let after = rss();
+    println!(
+        "1,000,000 names of 27 bytes: {} bytes of RSS per name",
+        (after - before) / idx.len()
+    );
+}
