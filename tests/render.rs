@@ -266,3 +266,37 @@ fn prometheus_scrape_counts_what_carbon_received() {
     let (_, body) = server.http_get("/metrics?query=p.*&format=completer");
     assert!(body.contains("\"path\": \"p.a\""), "{body}");
 }
+
+#[test]
+fn render_limits_are_clear_client_errors() {
+    let server = Server::start(&["--max-series-per-request", "2", "--max-body-size", "1000"]);
+    let t = now();
+    server.send_lines(format!("lim.a 1 {t}\nlim.b 2 {t}\nlim.c 3 {t}\n").as_bytes());
+    eventually(Duration::from_secs(10), || {
+        let (_, body) = server.http_get("/metrics/find?query=lim.*");
+        (body.matches("\"leaf\": 1").count() == 3).then_some(())
+    })
+    .expect("three metrics indexed");
+    let (status, body) = server.http_get("/render?target=lim.*&format=json");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("--max-series-per-request"), "{body}");
+    let (status, _) = server.http_get("/render?target=lim.a&target=lim.b&format=json");
+    assert_eq!(status, 200, "two series are within the limit");
+
+    // A form body over --max-body-size is refused before it is read.
+    let big = format!("target={}&format=json", "x".repeat(2000));
+    let mut s = std::net::TcpStream::connect(server.addr("http")).unwrap();
+    use std::io::{Read, Write};
+    write!(
+        s,
+        "POST /render HTTP/1.0\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{big}",
+        big.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    assert!(
+        answer.starts_with("HTTP/1.0 413") || answer.starts_with("HTTP/1.1 413"),
+        "{answer}"
+    );
+}
