@@ -23,6 +23,7 @@ use charcoal_store::filters::{Filters, Verdict};
 use charcoal_store::index::MetricIndex;
 use charcoal_store::persister::{self, Persisters};
 use charcoal_store::reader::Reader;
+use charcoal_store::wal::{self, Wal, WalConfig};
 use tokio::sync::watch;
 
 use crate::config::Settings;
@@ -41,6 +42,15 @@ pub(crate) struct Tuning {
     pub(crate) api: charcoal_api::ApiConfig,
     /// Whisper files the reader keeps open between renders.
     pub(crate) open_files: usize,
+    /// The write-ahead log (None: off, carbon's behaviour).
+    pub(crate) wal: Option<WalTuning>,
+}
+
+/// Write-ahead log flags.
+#[derive(Debug, Clone)]
+pub(crate) struct WalTuning {
+    pub(crate) sync_interval: Duration,
+    pub(crate) max_bytes: u64,
 }
 
 /// Counts of points the white/blacklists dropped (carbon's
@@ -58,6 +68,9 @@ struct CacheSink {
     /// New cache entries are added to the index at once, so a metric is findable (and
     /// rendered from the cache) before its file exists.
     index: Arc<MetricIndex>,
+    /// Every accepted batch is logged after it is in the cache (see `charcoal_store::wal`
+    /// for why that order is safe).
+    wal: Option<Arc<Wal>>,
     filters: Option<Arc<RwLock<Filters>>>,
     counters: Arc<FilterCounters>,
 }
@@ -69,6 +82,8 @@ impl Sink for CacheSink {
             .as_ref()
             .map(|f| f.read().unwrap_or_else(|p| p.into_inner()))
             .filter(|f| !f.is_empty());
+        let mut logged = Vec::new();
+        let mut logged_points = 0;
         for p in points.drain(..) {
             if let Some(f) = &filters {
                 match f.check(p.name.as_str()) {
@@ -93,6 +108,13 @@ impl Sink for CacheSink {
                     self.index.insert(&name);
                 }
             }
+            if self.wal.is_some() {
+                wal::encode_point(&mut logged, p.name.as_str(), p.timestamp, p.value);
+                logged_points += 1;
+            }
+        }
+        if let Some(w) = &self.wal {
+            w.append(logged, logged_points);
         }
     }
 
@@ -253,6 +275,45 @@ pub(crate) async fn run(
         );
         Arc::new(index)
     };
+    let wal = match &tuning.wal {
+        None => None,
+        Some(w) => {
+            let dir = settings.storage_dir.join("wal");
+            let started = std::time::Instant::now();
+            let replay_dir = dir.clone();
+            let replay_cache = cache.clone();
+            let report =
+                tokio::task::spawn_blocking(move || wal::replay(&replay_dir, &replay_cache))
+                    .await
+                    .context("write-ahead log replay")?
+                    .with_context(|| {
+                        format!("cannot replay the write-ahead log in {}", dir.display())
+                    })?;
+            for t in &report.torn {
+                tracing::warn!("write-ahead log: {t}");
+            }
+            if report.segments > 0 {
+                tracing::info!(
+                    segments = report.segments,
+                    points = report.points,
+                    millis = started.elapsed().as_millis() as u64,
+                    "write-ahead log replayed into the cache"
+                );
+            }
+            let log = Wal::start(
+                WalConfig {
+                    dir: dir.clone(),
+                    sync_interval: w.sync_interval,
+                    max_bytes: w.max_bytes,
+                    rotate_bytes: (w.max_bytes / 16).clamp(1 << 20, 256 << 20),
+                    rotate_interval: Duration::from_secs(10),
+                },
+                cache.clone(),
+            )
+            .with_context(|| format!("cannot start the write-ahead log in {}", dir.display()))?;
+            Some(Arc::new(log))
+        }
+    };
     let on_create: persister::OnCreate = {
         let index = index.clone();
         Arc::new(move |name: &str| {
@@ -299,6 +360,7 @@ pub(crate) async fn run(
             let readiness_cache = cache.clone();
             let readiness_stats = stats.clone();
             let readiness_listening = listening.clone();
+            let readiness_wal = wal.as_ref().map(|w| w.stats.clone());
             let readiness: charcoal_api::Readiness = Arc::new(move || {
                 let mut reasons = Vec::new();
                 if !readiness_listening.load(Ordering::Relaxed) {
@@ -312,6 +374,9 @@ pub(crate) async fn run(
                 }
                 if readiness_stats.last_write_failed.load(Ordering::Relaxed) {
                     reasons.push("the last whisper write failed".to_string());
+                }
+                if let Some(problem) = readiness_wal.as_ref().and_then(|w| w.problem()) {
+                    reasons.push(problem);
                 }
                 reasons
             });
@@ -366,6 +431,7 @@ pub(crate) async fn run(
         Arc::new(CacheSink {
             cache: cache.clone(),
             index: index.clone(),
+            wal: wal.clone(),
             filters: filters.clone(),
             counters: filter_counters.clone(),
         }),
@@ -406,6 +472,7 @@ pub(crate) async fn run(
         persisters: stats.clone(),
         receivers: receivers.counters.clone(),
         filters: filter_counters.clone(),
+        wal: wal.as_ref().map(|w| w.stats.clone()),
         prefix: selfmetrics::agent_prefix(&settings.metric_prefix, settings.instance.as_deref()),
     };
     let _ = exposition.set(sources());
@@ -431,6 +498,11 @@ pub(crate) async fn run(
         .await
         .context("persister shutdown")?;
     sync_dir(&settings.whisper_dir);
+    if let Some(w) = &wal {
+        // Everything is written: the log's segments go.
+        let w = w.clone();
+        let _ = tokio::task::spawn_blocking(move || w.stop()).await;
+    }
     if let Some((_, task)) = http {
         let _ = task.await;
     }

@@ -141,6 +141,18 @@ struct ServeArgs {
     /// 65536; 0: open per read).
     #[arg(long, value_name = "N")]
     open_files: Option<usize>,
+    /// Turn the write-ahead log off (carbon's behaviour: points still in the cache are lost
+    /// if the process dies).
+    #[arg(long)]
+    no_wal: bool,
+    /// Longest time between two syncs of the write-ahead log to disk, in seconds (points
+    /// accepted earlier survive a power loss; a killed process loses nothing written).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    wal_sync_interval: f64,
+    /// Size of the write-ahead log beyond which it stops logging (and /ready says so) until
+    /// the persisters catch up.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+    wal_max_size: u64,
     /// Time zone of render requests without tz= (graphite-web's TIME_ZONE).
     #[arg(long, value_name = "NAME", default_value = "UTC")]
     time_zone: String,
@@ -244,6 +256,12 @@ fn main() -> Result<()> {
                         },
                         api,
                         open_files,
+                        wal: (!args.no_wal).then(|| app::WalTuning {
+                            sync_interval: std::time::Duration::from_secs_f64(
+                                args.wal_sync_interval.clamp(0.001, 3600.0),
+                            ),
+                            max_bytes: args.wal_max_size,
+                        }),
                     },
                     shutdown,
                 )

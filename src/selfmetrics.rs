@@ -26,6 +26,8 @@ pub(crate) struct Sources {
     pub(crate) receivers: Arc<Counters>,
     /// White/blacklist drops.
     pub(crate) filters: Arc<crate::app::FilterCounters>,
+    /// The write-ahead log, when on.
+    pub(crate) wal: Option<Arc<charcoal_store::wal::WalStats>>,
     /// `carbon.agents.<host>-<instance>`.
     pub(crate) prefix: String,
 }
@@ -231,11 +233,53 @@ pub(crate) fn prometheus(src: &Sources) -> String {
         ),
     ];
     let mut out = String::new();
-    for (name, kind, help, value) in metrics {
+    let mut write = |(name, kind, help, value): (&str, &str, &str, f64)| {
         let _ = writeln!(
             out,
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
         );
+    };
+    metrics.into_iter().for_each(&mut write);
+    if let Some(w) = &src.wal {
+        let wal: [(&str, &str, &str, f64); 6] = [
+            (
+                "charcoal_wal_logged_points_total",
+                "counter",
+                "Points written to the write-ahead log.",
+                load(&w.logged_points),
+            ),
+            (
+                "charcoal_wal_appended_bytes_total",
+                "counter",
+                "Bytes appended to the write-ahead log.",
+                load(&w.appended_bytes),
+            ),
+            (
+                "charcoal_wal_syncs_total",
+                "counter",
+                "fdatasync calls of the write-ahead log.",
+                load(&w.syncs),
+            ),
+            (
+                "charcoal_wal_skipped_batches_total",
+                "counter",
+                "Batches not logged (log full or failing).",
+                load(&w.skipped_batches),
+            ),
+            (
+                "charcoal_wal_bytes",
+                "gauge",
+                "Bytes of write-ahead log segments on disk.",
+                load(&w.bytes_on_disk),
+            ),
+            (
+                "charcoal_wal_appending",
+                "gauge",
+                "1 while the write-ahead log is appending.",
+                f64::from(u8::from(w.appending.load(Ordering::Relaxed))),
+            ),
+        ];
+        wal.into_iter().for_each(&mut write);
     }
     out
 }

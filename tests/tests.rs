@@ -8,6 +8,7 @@ mod util;
 mod carbon_conf;
 mod carbonlink;
 mod container;
+mod crash;
 mod limits;
 mod receive;
 mod relay;

@@ -20,6 +20,9 @@ pub struct Entry {
     pending: Vec<Point>,
     /// Handed to a persister and not yet confirmed; older than `pending`.
     in_flight: Option<Vec<Point>>,
+    /// The write-ahead-log generation of the oldest point held: no point here arrived
+    /// before it (see `Cache`'s "Generations").
+    pub(crate) since: u32,
 }
 
 /// Sorts by timestamp keeping receipt order among equals, then keeps the last
@@ -38,6 +41,13 @@ fn settle(points: impl Iterator<Item = Point>) -> Vec<(i64, f64)> {
 }
 
 impl Entry {
+    pub(crate) fn new(since: u32) -> Entry {
+        Entry {
+            since,
+            ..Entry::default()
+        }
+    }
+
     pub(crate) fn push(&mut self, timestamp: u32, value: f64) {
         self.pending.push(Point { timestamp, value });
     }

@@ -24,6 +24,18 @@
 //!   shards `s` with `s % n == k` ([`Cache::write_queue`]), so two threads
 //!   never write the same file.
 //!
+//! # Generations (for the write-ahead log)
+//! The write-ahead log appends every accepted batch to a segment file and may delete a
+//! segment once every point in it is in a whisper file. The cache tells it when, cheaply:
+//! a *generation* counter (advanced by the log when it starts a new segment) and, per
+//! entry, the generation `since` which no point of the entry is older than. An entry takes
+//! the current generation when created; when a write is confirmed and newer points
+//! remain, it takes the generation current at the pop (they all arrived after it). Live
+//! entries are counted per generation in a ring of [`GENERATIONS`] counters, so
+//! [`Cache::oldest_live_generation`] is a scan of 64 atomics. A point appended to the log
+//! after `add` returned lands in a segment no older than its entry's `since`, so a segment
+//! older than the oldest live generation holds only written points.
+//!
 //! This crate is memory only: no files, no threads, no async.
 
 #![deny(missing_docs)]
@@ -34,7 +46,7 @@ mod queue;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use foldhash::HashMap;
 use foldhash::fast::RandomState;
@@ -70,7 +82,12 @@ pub struct Popped {
     pub points: Vec<(i64, f64)>,
     /// How many raw points (before de-duplication) this pop carried.
     raw: usize,
+    /// The generation current when the points were taken.
+    generation: u32,
 }
+
+/// Generations that can hold live entries at once (the ring of counters).
+pub const GENERATIONS: u32 = 64;
 
 /// One shard: a map from metric name to its points.
 type Shard = Mutex<HashMap<Arc<str>, Entry>>;
@@ -84,6 +101,10 @@ pub struct Cache {
     /// Points held, pending and in flight: what the limit is measured on.
     size: AtomicUsize,
     max_points: Option<usize>,
+    /// The current generation (see "Generations").
+    generation: AtomicU32,
+    /// Live entries per generation, indexed by generation % GENERATIONS.
+    live: [AtomicUsize; GENERATIONS as usize],
 }
 
 impl Cache {
@@ -95,7 +116,51 @@ impl Cache {
             hasher: RandomState::default(),
             size: AtomicUsize::new(0),
             max_points: config.max_points,
+            generation: AtomicU32::new(0),
+            live: std::array::from_fn(|_| AtomicUsize::new(0)),
         }
+    }
+
+    /// The current generation.
+    pub fn generation(&self) -> u32 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Moves to the next generation, if its ring slot is free (no live entry is
+    /// [`GENERATIONS`] generations old). Returns the generation now current.
+    pub fn advance_generation(&self) -> Option<u32> {
+        let next = self.generation().wrapping_add(1);
+        if self.live[(next % GENERATIONS) as usize].load(Ordering::SeqCst) != 0 {
+            return None;
+        }
+        self.generation.store(next, Ordering::SeqCst);
+        Some(next)
+    }
+
+    /// The oldest generation with a live entry, or the generation after the current one
+    /// when the cache is empty: every point that arrived in an older generation is written.
+    pub fn oldest_live_generation(&self) -> u32 {
+        let current = self.generation();
+        let oldest = current.saturating_sub(GENERATIONS - 1);
+        (oldest..=current)
+            .find(|g| self.live[(g % GENERATIONS) as usize].load(Ordering::SeqCst) != 0)
+            .unwrap_or(current.wrapping_add(1))
+    }
+
+    fn count_live(&self, generation: u32, delta: isize) {
+        let slot = &self.live[(generation % GENERATIONS) as usize];
+        if delta > 0 {
+            slot.fetch_add(1, Ordering::SeqCst);
+        } else {
+            slot.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A new entry, counted in the current generation.
+    fn new_entry(&self) -> Entry {
+        let since = self.generation();
+        self.count_live(since, 1);
+        Entry::new(since)
     }
 
     /// Number of shards.
@@ -127,7 +192,7 @@ impl Cache {
                 false
             }
             None => {
-                let mut entry = Entry::default();
+                let mut entry = self.new_entry();
                 entry.push(timestamp, value);
                 map.insert(Arc::from(name), entry);
                 true
@@ -142,9 +207,11 @@ impl Cache {
     pub fn add_many(&self, name: &str, points: impl IntoIterator<Item = (u32, f64)>) {
         let shard = self.shard_of(name);
         let mut map = self.lock(shard);
-        let entry = match map.get_mut(name) {
-            Some(entry) => entry,
-            None => map.entry(Arc::from(name)).or_default(),
+        if !map.contains_key(name) {
+            map.insert(Arc::from(name), self.new_entry());
+        }
+        let Some(entry) = map.get_mut(name) else {
+            return;
         };
         let before = entry.len();
         for (t, v) in points {
@@ -195,6 +262,7 @@ impl Cache {
             name: key.clone(),
             points,
             raw,
+            generation: self.generation(),
         })
     }
 
@@ -203,8 +271,15 @@ impl Cache {
         let mut map = self.lock(self.shard_of(&popped.name));
         if let Some(entry) = map.get_mut(&*popped.name) {
             entry.finish_write();
+            let since = entry.since;
             if entry.is_empty() {
                 map.remove(&*popped.name);
+                self.count_live(since, -1);
+            } else if since != popped.generation {
+                // What remains arrived after the pop.
+                entry.since = popped.generation;
+                self.count_live(since, -1);
+                self.count_live(popped.generation, 1);
             }
         }
         drop(map);

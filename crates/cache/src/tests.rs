@@ -167,3 +167,58 @@ fn strategy_names() {
     assert_eq!("naive".parse(), Ok(WriteStrategy::Naive));
     assert!("timesorted".parse::<WriteStrategy>().is_err());
 }
+
+#[test]
+fn generations_track_the_oldest_unwritten_point() {
+    let c = cache();
+    assert_eq!(
+        c.oldest_live_generation(),
+        1,
+        "empty: everything older is written"
+    );
+    c.add("a", 1, 1.0);
+    assert_eq!(c.advance_generation(), Some(1));
+    c.add("b", 1, 1.0);
+    assert_eq!(c.oldest_live_generation(), 0);
+    // a's write is in flight when a new point arrives in generation 2.
+    let popped = c.pop("a").unwrap();
+    assert_eq!(c.advance_generation(), Some(2));
+    c.add("a", 2, 2.0);
+    c.confirm(popped);
+    // a's remaining point arrived after the pop (generation 1); b still holds generation 1.
+    assert_eq!(c.oldest_live_generation(), 1);
+    let b = c.pop("b").unwrap();
+    c.give_back(b);
+    assert_eq!(
+        c.oldest_live_generation(),
+        1,
+        "a failed write keeps its generation"
+    );
+    let b = c.pop("b").unwrap();
+    c.confirm(b);
+    assert_eq!(
+        c.oldest_live_generation(),
+        1,
+        "a's point from generation 1..2 remains"
+    );
+    let a = c.pop("a").unwrap();
+    c.confirm(a);
+    assert_eq!(c.oldest_live_generation(), 3);
+}
+
+#[test]
+fn a_generation_slot_is_not_reused_while_live() {
+    let c = cache();
+    c.add("old", 1, 1.0);
+    for _ in 1..GENERATIONS {
+        assert!(c.advance_generation().is_some());
+    }
+    assert_eq!(
+        c.advance_generation(),
+        None,
+        "slot 0 still holds a live entry"
+    );
+    let p = c.pop("old").unwrap();
+    c.confirm(p);
+    assert_eq!(c.advance_generation(), Some(GENERATIONS));
+}

@@ -16,5 +16,6 @@ pub mod persister;
 pub mod reader;
 pub mod schemas;
 pub mod throttle;
+pub mod wal;
 
 pub use schemas::{AggregationRule, NewFile, Rules, RulesError, Schema, Skipped};
