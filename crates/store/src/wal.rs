@@ -195,6 +195,9 @@ pub fn replay(dir: &Path, cache: &Cache) -> io::Result<Replayed> {
     Ok(report)
 }
 
+/// An encoded batch and its number of points, on its way to the log's thread.
+type Batch = (Vec<u8>, u64);
+
 /// One segment file.
 #[derive(Debug)]
 struct Segment {
@@ -207,7 +210,7 @@ struct Segment {
 /// The running log.
 #[derive(Debug)]
 pub struct Wal {
-    tx: std::sync::RwLock<Option<Sender<(Vec<u8>, u64)>>>,
+    tx: std::sync::RwLock<Option<Sender<Batch>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Counters and state.
     pub stats: Arc<WalStats>,
@@ -230,7 +233,7 @@ impl Wal {
             });
         }
         let stats = Arc::new(WalStats::default());
-        let (tx, rx) = bounded::<(Vec<u8>, u64)>(4096);
+        let (tx, rx) = bounded::<Batch>(4096);
         let mut writer = Writer {
             config,
             cache,
@@ -407,10 +410,10 @@ impl Writer {
                 "write-ahead log full ({} bytes, limit --wal-max-size)",
                 self.total_bytes()
             )));
-        } else if due || self.file.is_none() {
-            if let Err(e) = self.open_segment() {
-                self.set_problem(Some(format!("write-ahead log cannot start a segment: {e}")));
-            }
+        } else if (due || self.file.is_none())
+            && let Err(e) = self.open_segment()
+        {
+            self.set_problem(Some(format!("write-ahead log cannot start a segment: {e}")));
         }
         self.stats
             .bytes_on_disk
@@ -442,7 +445,7 @@ impl Writer {
         }
     }
 
-    fn run(mut self, rx: Receiver<(Vec<u8>, u64)>) {
+    fn run(mut self, rx: Receiver<Batch>) {
         let interval = self.config.sync_interval.max(Duration::from_millis(1));
         let mut next = Instant::now() + interval;
         loop {
