@@ -37,7 +37,7 @@
 #
 # Knobs (environment): ROUNDS=3 (the whole set is run this many times; the
 # table shows the best round), SCENARIOS="loop s1 s2 s3 cache", SERVERS="charcoal
-# carbon", PROTOCOLS="plaintext pickle", CONNECTIONS=4, BATCH=500 (pickle
+# carbon" (also "charcoal-nowal": Charcoal with --no-wal, to measure the log's cost), PROTOCOLS="plaintext pickle", CONNECTIONS=4, BATCH=500 (pickle
 # datapoints per frame), TIMEOUT=900 (seconds to wait for the files per run),
 # WORK_DIR (default $TMPDIR or /tmp; must be the filesystem you mean to
 # measure), REFERENCE_KIT (default /work/shared/reference/reference.py).
@@ -188,8 +188,11 @@ start() {
     python3 "$kit" wait-port "127.0.0.1:$link_port" --timeout 120 >&2
     return
   fi
+  # charcoal-nowal: the same server with its write-ahead log off (the cost of the log).
+  local wal=()
+  [ "$server" = charcoal-nowal ] && wal=(--no-wal)
   "$bin/charcoal" serve --config "$conf" --udp off --http "127.0.0.1:$http_port" \
-    "${writers[@]}" </dev/null 2>"$dir/charcoal.log" &
+    "${writers[@]}" "${wal[@]}" </dev/null 2>"$dir/charcoal.log" &
   pid=$!
   local i
   for i in $(seq 300); do

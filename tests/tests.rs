@@ -9,6 +9,7 @@ mod carbon_conf;
 mod carbonlink;
 mod container;
 mod crash;
+mod diskfull;
 mod limits;
 mod receive;
 mod relay;

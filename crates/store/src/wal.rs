@@ -242,7 +242,9 @@ impl Wal {
             file: None,
             unsynced: false,
             opened: Instant::now(),
+            next_seq: 1,
         };
+        writer.next_seq = writer.segments.back().map_or(1, |s| s.seq + 1);
         writer.open_segment()?;
         let thread = std::thread::Builder::new()
             .name("wal".into())
@@ -297,6 +299,8 @@ struct Writer {
     file: Option<File>,
     unsynced: bool,
     opened: Instant,
+    /// The next segment's sequence number (never reused, even after deletions).
+    next_seq: u64,
 }
 
 impl Writer {
@@ -318,13 +322,18 @@ impl Writer {
             .cache
             .advance_generation()
             .unwrap_or_else(|| self.cache.generation());
-        let seq = self.segments.back().map_or(1, |s| s.seq + 1);
+        let seq = self.next_seq;
+        self.next_seq += 1;
         let path = self.config.dir.join(format!("{seq:016x}{SUFFIX}"));
         let mut file = OpenOptions::new()
             .create_new(true)
             .append(true)
             .open(&path)?;
-        file.write_all(MAGIC)?;
+        if let Err(e) = file.write_all(MAGIC) {
+            // A headerless file would only be skipped at replay; leave nothing behind.
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
         self.segments.push_back(Segment {
             seq,
             generation,
@@ -339,14 +348,28 @@ impl Writer {
     }
 
     fn write(&mut self, batch: &[u8], points: u64) {
-        let Some(file) = self.file.as_mut() else {
+        if self.file.is_none() {
             self.stats.skipped_batches.fetch_add(1, Ordering::Relaxed);
             return;
-        };
+        }
+        if self.total_bytes() + batch.len() as u64 + 8 > self.config.max_bytes {
+            // Full: stop here rather than at the next tick, so the log never passes its
+            // limit.
+            self.file = None;
+            self.stats.skipped_batches.fetch_add(1, Ordering::Relaxed);
+            self.set_problem(Some(format!(
+                "write-ahead log full ({} bytes, limit --wal-max-size)",
+                self.total_bytes()
+            )));
+            return;
+        }
         let mut record = Vec::with_capacity(batch.len() + 8);
         record.extend_from_slice(&(batch.len() as u32).to_le_bytes());
         record.extend_from_slice(&crc32fast::hash(batch).to_le_bytes());
         record.extend_from_slice(batch);
+        let Some(file) = self.file.as_mut() else {
+            return;
+        };
         match file.write_all(&record) {
             Ok(()) => {
                 if let Some(s) = self.segments.back_mut() {
@@ -388,7 +411,8 @@ impl Writer {
             self.unsynced = false;
         }
         self.delete_written();
-        let full = self.total_bytes() >= self.config.max_bytes;
+        // Room for at least a few batches again before appending resumes.
+        let full = self.total_bytes() + (64 << 10) >= self.config.max_bytes;
         let due = self.file.is_some()
             && self
                 .segments
