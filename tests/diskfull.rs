@@ -118,7 +118,10 @@ fn a_full_disk_loses_nothing_and_recovers() {
             .all(|(got, want)| got.as_ref() == Some(want))
             .then_some(())
     });
-    assert!(done.is_some(), "not everything written after space returned: {last:?}");
+    assert!(
+        done.is_some(),
+        "not everything written after space returned: {last:?}"
+    );
     eventually(Duration::from_secs(30), || {
         (server.http_get("/ready").0 == 200).then_some(())
     })

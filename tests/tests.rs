@@ -15,3 +15,4 @@ mod receive;
 mod relay;
 mod render;
 mod shutdown;
+mod underneath;
