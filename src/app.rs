@@ -42,6 +42,8 @@ pub(crate) struct Tuning {
     pub(crate) api: charcoal_api::ApiConfig,
     /// Whisper files the reader keeps open between renders.
     pub(crate) open_files: usize,
+    /// HTTP connection limits.
+    pub(crate) http: charcoal_api::serve::HttpLimits,
     /// The write-ahead log (None: off, carbon's behaviour).
     pub(crate) wal: Option<WalTuning>,
 }
@@ -392,6 +394,7 @@ pub(crate) async fn run(
                 max_find_results: tuning.api.max_find_results,
             };
             let exposition = exposition.clone();
+            let http_limits = tuning.http;
             let app = charcoal_api::router(charcoal_api::AppState {
                 readiness,
                 source: Arc::new(source),
@@ -409,9 +412,7 @@ pub(crate) async fn run(
                 let stopped = async move {
                     let _ = rx.wait_for(|s| *s).await;
                 };
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(stopped)
-                    .await
+                charcoal_api::serve::serve(listener, app, http_limits, stopped).await
             });
             Some((bound, task))
         }

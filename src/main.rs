@@ -134,6 +134,13 @@ struct ServeArgs {
     /// Matches one /metrics/find or path expression may return (more is a 400).
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     max_find_results: usize,
+    /// Open HTTP connections at once; more clients wait to be accepted.
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    max_http_connections: usize,
+    /// Seconds a client may take to send an HTTP request's headers before the connection
+    /// is closed (slow clients cannot hold connections).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    http_header_timeout: f64,
     /// Largest HTTP request body in bytes (more is a 413).
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
     max_body_size: usize,
@@ -255,6 +262,13 @@ fn main() -> Result<()> {
                             ..charcoal_receiver::Config::default()
                         },
                         api,
+                        http: charcoal_api::serve::HttpLimits {
+                            max_connections: args.max_http_connections,
+                            header_timeout: std::time::Duration::from_secs_f64(
+                                args.http_header_timeout.clamp(0.01, 3600.0),
+                            ),
+                            ..charcoal_api::serve::HttpLimits::default()
+                        },
                         open_files,
                         wal: (!args.no_wal).then(|| app::WalTuning {
                             sync_interval: std::time::Duration::from_secs_f64(

@@ -117,3 +117,42 @@ fn whitelist_blacklist_and_sighup_reload() {
     );
     assert!(server.terminate().success());
 }
+
+#[test]
+fn slow_http_clients_cannot_hold_the_server() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let server = Server::start(&[
+        "--max-http-connections",
+        "3",
+        "--http-header-timeout",
+        "0.5",
+    ]);
+    let addr = server.addr("http");
+    // Three slowloris connections: headers started, never finished.
+    let mut slow: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").unwrap();
+            s
+        })
+        .collect();
+    // A normal client still gets its answer, once the slow ones are cut at the header
+    // timeout: all three slots were taken, so it cannot have been served before that.
+    let started = std::time::Instant::now();
+    let (status, _) = server.http_get("/health");
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "served while every connection slot was held: the limit is not enforced"
+    );
+    for s in &mut slow {
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut buf = Vec::new();
+        // The server closed it (possibly after a 408): the read ends, it does not time out.
+        s.read_to_end(&mut buf)
+            .expect("the server closes a slow connection");
+        let text = String::from_utf8_lossy(&buf);
+        assert!(text.is_empty() || text.contains("408"), "{text}");
+    }
+}

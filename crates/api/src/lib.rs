@@ -20,6 +20,7 @@ pub mod format;
 pub mod params;
 pub mod pyjson;
 pub mod render;
+pub mod serve;
 
 use std::sync::Arc;
 

@@ -179,3 +179,55 @@ async fn find_treejson_and_completer() {
     let (_, _, body) = get(app(), "/metrics/index.json").await;
     assert_eq!(body, r#"["a.b.c", "a.b.d", "a.x"]"#);
 }
+
+#[tokio::test]
+async fn hostile_patterns_are_refused_and_other_requests_still_work() {
+    let bomb = "%7Ba%2Cb%7D".repeat(16);
+    for (uri, needle) in [
+        (
+            "/render?target=grep(a.*,%22(a%7B1000%7D)%7B1000%7D%22)&format=json".to_owned(),
+            "too complex",
+        ),
+        (
+            "/render?target=exclude(a.*,%22(x%2B)%2B%5C1%22)&format=json".to_owned(),
+            "unsupported regular expression",
+        ),
+        (
+            format!("/metrics/find?query=a.{bomb}"),
+            "too many alternatives",
+        ),
+        (
+            format!("/render?target=a.{bomb}&format=json"),
+            "too many alternatives",
+        ),
+    ] {
+        let (status, _, body) = get(app(), &uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        assert!(body.contains(needle), "{uri}: {body}");
+    }
+    let (status, _, _) = get(app(), "/render?target=a.b.c&format=json").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn find_fan_out_is_limited() {
+    let mut source = MemorySource::new();
+    for i in 0..50 {
+        source.insert(&format!("fan.m{i}"), 60, [(NOW - 60, 1.0)]);
+    }
+    let app = router(AppState {
+        readiness: Arc::new(Vec::new),
+        source: Arc::new(source),
+        config: ApiConfig {
+            max_find_results: 10,
+            ..ApiConfig::default()
+        },
+        clock: || NOW,
+        metrics: Arc::new(String::new),
+    });
+    let (status, _, body) = get(app.clone(), "/metrics/find?query=fan.*").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("--max-find-results"), "{body}");
+    let (status, _, _) = get(app, "/metrics/find?query=fan.m1").await;
+    assert_eq!(status, StatusCode::OK);
+}
