@@ -16,7 +16,10 @@
 //! noticed, and, from the files' inodes, when the last point landed and the
 //! last file was created (see [`check`]).
 //!
-//! Both take the same workload flags; give both the same `--now` so they agree
+//! `soak` runs a fixed-rate ingest with concurrent renders and finds for a bounded time
+//! and reports throughput, latency percentiles and the server's RSS over time.
+//!
+//! `send` and `check` take the same workload flags; give both the same `--now` so they agree
 //! on the timestamps:
 //!
 //! ```sh
@@ -28,6 +31,7 @@
 mod check;
 mod encode;
 mod send;
+mod soak;
 mod workload;
 
 use std::net::SocketAddr;
@@ -55,6 +59,37 @@ enum Command {
     Send(SendArgs),
     /// Wait until the workload is in the whisper files and time it.
     Check(CheckArgs),
+    /// Sustained ingest at a fixed rate plus concurrent renders and finds for a while,
+    /// sampling the server's RSS (see `soak.rs`).
+    Soak(SoakArgs),
+}
+
+#[derive(Debug, Args)]
+struct SoakArgs {
+    /// The plaintext receiver.
+    #[arg(long)]
+    carbon: SocketAddr,
+    /// The HTTP API.
+    #[arg(long)]
+    http: SocketAddr,
+    /// The server's process id (for its RSS).
+    #[arg(long)]
+    pid: u32,
+    /// Distinct metrics (groups of 100).
+    #[arg(long, default_value_t = 10_000)]
+    metrics: u64,
+    /// Points per second to send.
+    #[arg(long, default_value_t = 100_000)]
+    rate: u64,
+    /// Sending connections.
+    #[arg(long, default_value_t = 2)]
+    connections: u64,
+    /// Concurrent render/find loops.
+    #[arg(long, default_value_t = 2)]
+    readers: u64,
+    /// Seconds to run.
+    #[arg(long, default_value_t = 120)]
+    seconds: u64,
 }
 
 /// What is sent (shared by both subcommands).
@@ -199,6 +234,19 @@ fn main() -> Result<std::process::ExitCode> {
     let cli = Cli::parse();
     match &cli.command {
         Command::Send(args) => send(args)?,
+        Command::Soak(a) => {
+            let report = soak::run(&soak::Soak {
+                carbon: a.carbon,
+                http: a.http,
+                pid: a.pid,
+                metrics: a.metrics,
+                rate: a.rate,
+                connections: a.connections,
+                readers: a.readers,
+                duration: Duration::from_secs(a.seconds),
+            })?;
+            println!("{report}");
+        }
         Command::Check(args) => {
             if !check(args)? {
                 return Ok(std::process::ExitCode::FAILURE);
