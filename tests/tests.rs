@@ -12,3 +12,4 @@ mod receive;
 mod relay;
 mod render;
 mod shutdown;
+mod tags;
