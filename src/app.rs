@@ -2,10 +2,10 @@
 //! starts them in dependency order and stops them in reverse.
 //!
 //! Start: data directory → rules → cache → metric index (a scan of the
-//! whisper tree) → persisters (which add each new file to the index) → HTTP
+//! whisper tree) → tag index (its log) → persisters (which add each new file to the index) → HTTP
 //! → receivers (only once everything behind them runs). Stop, on SIGTERM or SIGINT:
 //! receivers stop accepting and drain their connections → persisters write
-//! the whole cache (limits lifted) and sync → HTTP stops → exit 0.
+//! the whole cache (limits lifted) and sync, the tag log is synced → HTTP stops → exit 0.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -23,6 +23,7 @@ use charcoal_store::filters::{Filters, Verdict};
 use charcoal_store::index::MetricIndex;
 use charcoal_store::persister::{self, Persisters};
 use charcoal_store::reader::Reader;
+use charcoal_store::tags::TagIndex;
 use charcoal_store::wal::{self, Wal, WalConfig};
 use tokio::sync::watch;
 
@@ -73,6 +74,9 @@ struct CacheSink {
     /// Every accepted batch is logged after it is in the cache (see `charcoal_store::wal`
     /// for why that order is safe).
     wal: Option<Arc<Wal>>,
+    /// Tagged names are recorded the first time they enter the cache (their file names
+    /// are hashes, so the tag index is the only place they can be found again).
+    tags: Arc<TagIndex>,
     filters: Option<Arc<RwLock<Filters>>>,
     counters: Arc<FilterCounters>,
 }
@@ -108,6 +112,11 @@ impl Sink for CacheSink {
                 let name = crate::source::index_name(&p.name);
                 if !self.index.contains(&name) {
                     self.index.insert(&name);
+                }
+                if p.name.is_tagged()
+                    && let Err(e) = self.tags.add(&p.name)
+                {
+                    tracing::warn!(metric = %p.name, "cannot record the tagged name: {e}");
                 }
             }
             if self.wal.is_some() {
@@ -316,6 +325,29 @@ pub(crate) async fn run(
             Some(Arc::new(log))
         }
     };
+    let tags = {
+        let path = settings.storage_dir.join("tags.log");
+        std::fs::create_dir_all(&settings.storage_dir)
+            .with_context(|| format!("cannot create {}", settings.storage_dir.display()))?;
+        let (tags, report) = tokio::task::spawn_blocking(move || TagIndex::open(&path))
+            .await
+            .context("tag index load")??;
+        if report.skipped > 0 {
+            tracing::warn!(
+                lines = report.skipped,
+                "tag log: names that no longer parse were skipped"
+            );
+        }
+        if report.torn {
+            tracing::warn!("tag log: an incomplete last line (interrupted write) was dropped");
+        }
+        tracing::info!(
+            series = report.series,
+            compacted = report.compacted,
+            "tag index loaded"
+        );
+        Arc::new(tags)
+    };
     let on_create: persister::OnCreate = {
         let index = index.clone();
         Arc::new(move |name: &str| {
@@ -384,6 +416,7 @@ pub(crate) async fn run(
             });
             let source = crate::source::StoreSource {
                 index: index.clone(),
+                tags: tags.clone(),
                 reader: Reader::new(
                     settings.whisper_dir.clone(),
                     cache.clone(),
@@ -398,6 +431,7 @@ pub(crate) async fn run(
             let app = charcoal_api::router(charcoal_api::AppState {
                 readiness,
                 source: Arc::new(source),
+                tags: Arc::new(crate::tags::TagStore(tags.clone())),
                 config: tuning.api.clone(),
                 clock: charcoal_api::system_clock,
                 metrics: Arc::new(move || {
@@ -433,6 +467,7 @@ pub(crate) async fn run(
             cache: cache.clone(),
             index: index.clone(),
             wal: wal.clone(),
+            tags: tags.clone(),
             filters: filters.clone(),
             counters: filter_counters.clone(),
         }),
@@ -503,6 +538,9 @@ pub(crate) async fn run(
         // Everything is written: the log's segments go.
         let w = w.clone();
         let _ = tokio::task::spawn_blocking(move || w.stop()).await;
+    }
+    if let Err(e) = tags.sync() {
+        tracing::warn!("{e}");
     }
     if let Some((_, task)) = http {
         let _ = task.await;

@@ -5,6 +5,7 @@ mod app;
 mod config;
 mod selfmetrics;
 mod source;
+mod tags;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -10,6 +10,7 @@ use charcoal_protocol::glob::PathPattern;
 use charcoal_query::{Fetched, Node, Source, SourceError};
 use charcoal_store::index::MetricIndex;
 use charcoal_store::reader::Reader;
+use charcoal_store::tags::TagIndex;
 
 /// The index name of a metric: its file's path under the whisper directory, dotted
 /// (`a.b.c`, or `_tagged.abc.def.<hash>` for a tagged series, as graphite-web lists it).
@@ -23,6 +24,7 @@ pub(crate) fn index_name(name: &MetricName) -> String {
 
 pub(crate) struct StoreSource {
     pub(crate) index: Arc<MetricIndex>,
+    pub(crate) tags: Arc<TagIndex>,
     pub(crate) reader: Reader,
     pub(crate) whisper_dir: PathBuf,
     pub(crate) max_find_results: usize,
@@ -110,6 +112,22 @@ impl Source for StoreSource {
     fn interval(&self, path: &str, now: i64) -> Option<(f64, f64)> {
         let name = MetricName::parse(path).ok()?;
         self.reader.interval(&name.relative_path(), now)
+    }
+
+    /// The tag index's matches that have data: a file, or points in the cache (both put
+    /// the name in the metric index). `/tags/findSeries` answers without this filter, as
+    /// graphite-web's tag database does.
+    fn find_tagged(&self, expressions: &[String]) -> Result<Vec<String>, SourceError> {
+        let names = self
+            .tags
+            .find_series(expressions)
+            .map_err(|e| SourceError::Pattern(e.to_string()))?;
+        Ok(names
+            .into_iter()
+            .filter(|n| {
+                MetricName::parse(n).is_ok_and(|name| self.index.contains(&index_name(&name)))
+            })
+            .collect())
     }
 
     fn list(&self) -> Result<Vec<String>, SourceError> {

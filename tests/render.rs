@@ -7,20 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::reference::{Running, free_ports, http_get};
-use crate::util::{Server, eventually, now, python_run};
-
-/// Percent-encodes a query value.
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+use crate::util::{Server, enc, eventually, now, python_run};
 
 /// A file to make: metric name, retentions, points.
 type FileSpec = (String, &'static str, Vec<(i64, f64)>);

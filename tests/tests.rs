@@ -15,4 +15,5 @@ mod receive;
 mod relay;
 mod render;
 mod shutdown;
+mod tags;
 mod underneath;

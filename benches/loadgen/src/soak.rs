@@ -81,7 +81,8 @@ pub(crate) fn run(s: &Soak) -> Result<Value> {
                     continue;
                 }
                 buf.clear();
-                for _ in done..due.min(done + 50_000) {
+                let chunk = due.min(done + 50_000) - done;
+                for _ in 0..chunk {
                     let m = metrics[i];
                     buf.push_str(&format!(
                         "soak.g{}.m{m} {} {}\n",
@@ -94,8 +95,8 @@ pub(crate) fn run(s: &Soak) -> Result<Value> {
                         i = 0;
                         round += 1;
                     }
-                    done += 1;
                 }
+                done += chunk;
                 conn.write_all(buf.as_bytes())?;
                 sent.fetch_add(buf.lines().count() as u64, Ordering::Relaxed);
             }
@@ -114,7 +115,10 @@ pub(crate) fn run(s: &Soak) -> Result<Value> {
                 let g = k % groups;
                 k += 1;
                 for (kind, path) in [
-                    (0, format!("/render?target=sumSeries(soak.g{g}.*)&from=-10min&format=json")),
+                    (
+                        0,
+                        format!("/render?target=sumSeries(soak.g{g}.*)&from=-10min&format=json"),
+                    ),
                     (1, format!("/metrics/find?query=soak.g{g}.*")),
                 ] {
                     let t0 = Instant::now();
@@ -124,7 +128,11 @@ pub(crate) fn run(s: &Soak) -> Result<Value> {
                         errors.fetch_add(1, Ordering::Relaxed);
                     }
                     let mut l = lat.lock().unwrap_or_else(|p| p.into_inner());
-                    if kind == 0 { l.0.push(ms) } else { l.1.push(ms) }
+                    if kind == 0 {
+                        l.0.push(ms)
+                    } else {
+                        l.1.push(ms)
+                    }
                 }
             }
         }));
@@ -143,7 +151,8 @@ pub(crate) fn run(s: &Soak) -> Result<Value> {
     for r in readers {
         let _ = r.join();
     }
-    let (mut render, mut find) = std::mem::take(&mut *latencies.lock().unwrap_or_else(|p| p.into_inner()));
+    let (mut render, mut find) =
+        std::mem::take(&mut *latencies.lock().unwrap_or_else(|p| p.into_inner()));
     render.sort_by(f64::total_cmp);
     find.sort_by(f64::total_cmp);
     let half = rss.len() / 2;

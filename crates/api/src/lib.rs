@@ -5,6 +5,7 @@
 //! | `/render`, `/render/` | [`render`] | evaluate targets, answer json/csv/raw/pickle/msgpack |
 //! | `/metrics/find`, `/metrics`, `/metrics/find/` | [`find`] | treejson/completer/json/nodelist |
 //! | `/metrics/expand`, `/metrics/index.json` | [`find`] | expanded paths, every metric |
+//! | `/tags`, `/tags/*` | [`tags`] | graphite-web's tag database API over a [`tags::TagDb`] |
 //! | `/health`, `/ready` | here | alive; serving its purpose (503 with reasons) |
 //! | `/metrics` without `query` | here | the server's counters for Prometheus |
 //!
@@ -21,6 +22,7 @@ pub mod params;
 pub mod pyjson;
 pub mod render;
 pub mod serve;
+pub mod tags;
 
 use std::sync::Arc;
 
@@ -28,7 +30,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use charcoal_query::{Limits, Source};
 use jiff::tz::TimeZone;
 use serde_json::json;
@@ -72,6 +74,8 @@ pub struct AppState {
     pub readiness: Readiness,
     /// Where series and names come from.
     pub source: Arc<dyn Source + Send + Sync>,
+    /// The tag database (`/tags/*`).
+    pub tags: Arc<dyn tags::TagDb>,
     /// Settings.
     pub config: ApiConfig,
     /// The current time in epoch seconds (a parameter so tests can fix it).
@@ -110,6 +114,15 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics/expand", get(find::expand).post(find::expand))
         .route("/metrics/expand/", get(find::expand).post(find::expand))
         .route("/metrics/index.json", get(find::index).post(find::index))
+        .route("/tags", any(tags::tag_list))
+        .route("/tags/", any(tags::tag_list))
+        .route("/tags/tagSeries", any(tags::tag_series))
+        .route("/tags/tagMultiSeries", any(tags::tag_multi_series))
+        .route("/tags/delSeries", any(tags::del_series))
+        .route("/tags/findSeries", any(tags::find_series))
+        .route("/tags/autoComplete/tags", any(tags::auto_complete_tags))
+        .route("/tags/autoComplete/values", any(tags::auto_complete_values))
+        .route("/tags/{*tag}", any(tags::tag_details))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }

@@ -58,6 +58,52 @@ pub fn dumps(value: &Value, ensure_ascii: bool) -> String {
     out
 }
 
+/// `json.dumps(value, indent=indent, sort_keys=True)`: Django views' `pretty` answers.
+/// With an indent Python separates items with `,` (no space) and keys with `: `.
+pub fn dumps_pretty(value: &Value, indent: usize, ensure_ascii: bool) -> String {
+    let mut out = String::new();
+    write_pretty(&mut out, value, indent, 0, ensure_ascii);
+    out
+}
+
+fn write_pretty(out: &mut String, value: &Value, indent: usize, level: usize, ensure_ascii: bool) {
+    let newline = |out: &mut String, level: usize| {
+        out.push('\n');
+        out.extend(std::iter::repeat_n(' ', indent * level));
+    };
+    match value {
+        Value::Array(items) if !items.is_empty() => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, level + 1);
+                write_pretty(out, item, indent, level + 1, ensure_ascii);
+            }
+            newline(out, level);
+            out.push(']');
+        }
+        Value::Object(map) if !map.is_empty() => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, level + 1);
+                push_str(out, k, ensure_ascii);
+                out.push_str(": ");
+                write_pretty(out, v, indent, level + 1, ensure_ascii);
+            }
+            newline(out, level);
+            out.push('}');
+        }
+        other => write_value(out, other, ensure_ascii),
+    }
+}
+
 fn write_value(out: &mut String, value: &Value, ensure_ascii: bool) {
     match value {
         Value::Null => out.push_str("null"),
@@ -112,5 +158,14 @@ mod tests {
         );
         assert_eq!(dumps(&json!("é😀"), false), "\"é😀\"");
         assert_eq!(dumps(&json!("😀"), true), "\"\\ud83d\\ude00\"");
+    }
+
+    #[test]
+    fn pretty_is_indented_with_sorted_keys() {
+        let v = json!({"tag": "a", "values": [{"value": "x", "count": 2}], "e": [], "o": {}});
+        assert_eq!(
+            dumps_pretty(&v, 2, true),
+            "{\n  \"e\": [],\n  \"o\": {},\n  \"tag\": \"a\",\n  \"values\": [\n    {\n      \"count\": 2,\n      \"value\": \"x\"\n    }\n  ]\n}"
+        );
     }
 }

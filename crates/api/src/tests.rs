@@ -25,6 +25,7 @@ fn app_with(readiness: Readiness) -> Router {
     router(AppState {
         readiness,
         source: Arc::new(source),
+        tags: Arc::new(tags::NoTags),
         config: ApiConfig::default(),
         clock: || NOW,
         metrics: Arc::new(|| "charcoal_cache_size 7\n".to_owned()),
@@ -218,6 +219,7 @@ async fn find_fan_out_is_limited() {
     let app = router(AppState {
         readiness: Arc::new(Vec::new),
         source: Arc::new(source),
+        tags: Arc::new(tags::NoTags),
         config: ApiConfig {
             max_find_results: 10,
             ..ApiConfig::default()
@@ -230,4 +232,182 @@ async fn find_fan_out_is_limited() {
     assert!(body.contains("--max-find-results"), "{body}");
     let (status, _, _) = get(app, "/metrics/find?query=fan.m1").await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// A tag database over three fixed tags `a`, `b`, `c` (each with the values `x` and `y`),
+/// which answers every query with them, cut to the limit it is given.
+struct FakeTags;
+
+fn cut(items: &[&str], limit: Option<usize>) -> Vec<String> {
+    items
+        .iter()
+        .take(limit.unwrap_or(usize::MAX))
+        .map(|s| s.to_string())
+        .collect()
+}
+
+impl tags::TagDb for FakeTags {
+    fn tag_series(&self, paths: &[String]) -> Result<Vec<String>, tags::TagDbError> {
+        Ok(paths.iter().map(|p| format!("{p}!")).collect())
+    }
+    fn del_series(&self, _: &[String]) -> Result<(), tags::TagDbError> {
+        Ok(())
+    }
+    fn find_series(&self, exprs: &[String]) -> Result<Vec<String>, tags::TagDbError> {
+        if exprs.iter().any(|e| e == "bad") {
+            return Err(tags::TagDbError::Invalid("Invalid tagspec bad".into()));
+        }
+        Ok(exprs.to_vec())
+    }
+    fn tags(&self, _: Option<&str>, limit: Option<usize>) -> Result<Vec<String>, tags::TagDbError> {
+        Ok(cut(&["a", "b", "c"], limit))
+    }
+    fn values(
+        &self,
+        tag: &str,
+        _: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Option<Vec<(String, usize)>>, tags::TagDbError> {
+        Ok(["a", "b", "c"].contains(&tag).then(|| {
+            cut(&["x", "y"], limit)
+                .into_iter()
+                .map(|v| (v, 2))
+                .collect()
+        }))
+    }
+    fn auto_complete_tags(
+        &self,
+        _: &[String],
+        _: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<String>, tags::TagDbError> {
+        Ok(cut(&["a", "b", "c"], limit))
+    }
+    fn auto_complete_values(
+        &self,
+        _: &[String],
+        _: &str,
+        _: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<String>, tags::TagDbError> {
+        Ok(cut(&["x", "y"], limit))
+    }
+}
+
+fn tags_app() -> Router {
+    router(AppState {
+        readiness: Arc::new(Vec::new),
+        source: Arc::new(MemorySource::new()),
+        tags: Arc::new(FakeTags),
+        config: ApiConfig::default(),
+        clock: || NOW,
+        metrics: Arc::new(String::new),
+    })
+}
+
+#[tokio::test]
+async fn tags_answers_are_graphite_web_json() {
+    let app = tags_app();
+    let (status, ct, body) = get(app.clone(), "/tags").await;
+    assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/json"));
+    assert_eq!(body, r#"[{"tag": "a"}, {"tag": "b"}, {"tag": "c"}]"#);
+    let (_, _, body) = get(app.clone(), "/tags/b?pretty=1&from=-1h&local=1").await;
+    assert_eq!(
+        body,
+        "{\n  \"tag\": \"b\",\n  \"values\": [\n    {\n      \"count\": 2,\n      \"value\": \"x\"\n    },\n    {\n      \"count\": 2,\n      \"value\": \"y\"\n    }\n  ]\n}"
+    );
+    assert_eq!(get(app.clone(), "/tags/nosuch").await.2, "null");
+    let (_, _, body) = get(app.clone(), "/tags/findSeries?expr=a%3D1&expr=b%3D2").await;
+    assert_eq!(body, r#"["a=1", "b=2"]"#);
+    let (_, _, body) = get(app.clone(), "/tags/findSeries?expr[]=a%3D1").await;
+    assert_eq!(body, r#"["a=1"]"#);
+    let req = Request::post("/tags/tagMultiSeries")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from("path[]=a%3Bb%3Dc&path[]=d"))
+        .unwrap();
+    assert_eq!(call(app.clone(), req).await.2, r#"["a;b=c!", "d!"]"#);
+    let req = Request::post("/tags/tagSeries?path=q")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(call(app.clone(), req).await.2, r#""q!""#);
+    let req = Request::post("/tags/delSeries?path=q")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(call(app, req).await.2, "true");
+}
+
+#[tokio::test]
+async fn tags_limits_follow_python() {
+    let app = tags_app();
+    let body = |uri: &'static str| {
+        let app = app.clone();
+        async move { get(app, uri).await.2 }
+    };
+    // `/tags`: sqlite's LIMIT, negative is none, empty is absent.
+    assert_eq!(body("/tags?limit=1").await, r#"[{"tag": "a"}]"#);
+    assert_eq!(body("/tags?limit=0").await, "[]");
+    assert_eq!(body("/tags?limit=-1").await.matches("tag").count(), 3);
+    assert_eq!(body("/tags?limit=").await.matches("tag").count(), 3);
+    // Autocomplete: `answer[:limit]` after the database's own limit.
+    assert_eq!(body("/tags/autoComplete/tags").await, r#"["a", "b", "c"]"#);
+    assert_eq!(body("/tags/autoComplete/tags?limit=0").await, "[]");
+    assert_eq!(
+        body("/tags/autoComplete/tags?limit=-1").await,
+        r#"["a", "b"]"#
+    );
+    assert_eq!(
+        body("/tags/autoComplete/tags?limit=-1&expr=a%3D1").await,
+        "[]"
+    );
+    assert_eq!(
+        body("/tags/autoComplete/values?tag=a&limit=1").await,
+        r#"["x"]"#
+    );
+}
+
+#[tokio::test]
+async fn tags_errors_are_json_400_and_wrong_methods_405() {
+    let app = tags_app();
+    for (uri, message) in [
+        (
+            "/tags?limit=x",
+            "invalid literal for int() with base 10: 'x'",
+        ),
+        (
+            "/tags/autoComplete/tags?limit=",
+            "invalid literal for int() with base 10: ''",
+        ),
+        ("/tags/findSeries", "no tag expressions specified"),
+        ("/tags/findSeries?expr=bad", "Invalid tagspec bad"),
+        ("/tags/autoComplete/values?expr=a%3D1", "no tag specified"),
+    ] {
+        let (status, ct, body) = get(app.clone(), uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(ct, "application/json");
+        assert_eq!(body, format!("{{\"error\": \"{message}\"}}"), "{uri}");
+    }
+    for (method, uri) in [
+        ("POST", "/tags"),
+        ("POST", "/tags/a"),
+        ("GET", "/tags/tagSeries"),
+        ("GET", "/tags/tagMultiSeries"),
+        ("GET", "/tags/delSeries"),
+        ("DELETE", "/tags/findSeries"),
+        ("PUT", "/tags/autoComplete/tags"),
+    ] {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap();
+        let (status, _, body) = call(app.clone(), req).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
+        assert_eq!(body, "");
+    }
+    let req = Request::post("/tags/tagMultiSeries")
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, body) = call(app, req).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body, r#"{"error": "no paths specified"}"#);
 }

@@ -15,6 +15,7 @@ pub mod ini;
 pub mod persister;
 pub mod reader;
 pub mod schemas;
+pub mod tags;
 pub mod throttle;
 pub mod wal;
 
