@@ -19,6 +19,7 @@ use charcoal_cache::{Cache, Config as CacheConfig};
 use charcoal_protocol::MetricName;
 use charcoal_receiver::{CacheReader, Point, Sink};
 use charcoal_store::Rules;
+use charcoal_store::events::EventStore;
 use charcoal_store::filters::{Filters, Verdict};
 use charcoal_store::index::MetricIndex;
 use charcoal_store::persister::{self, Persisters};
@@ -312,6 +313,21 @@ pub(crate) async fn run(
                 }
                 reasons
             });
+            // The events database sits beside the whisper tree, like graphite-web's
+            // graphite.db in STORAGE_DIR.
+            let events_path = settings.storage_dir.join("events.db");
+            let events = {
+                let dir = settings.storage_dir.clone();
+                let path = events_path.clone();
+                tokio::task::spawn_blocking(move || {
+                    std::fs::create_dir_all(&dir)?;
+                    anyhow::Ok(EventStore::open(&path)?)
+                })
+                .await
+                .context("events database task")?
+                .with_context(|| format!("cannot open {}", events_path.display()))?
+            };
+            let events = Arc::new(events);
             let source = crate::source::StoreSource {
                 index: index.clone(),
                 reader: Reader::new(
@@ -322,10 +338,12 @@ pub(crate) async fn run(
                 ),
                 whisper_dir: settings.whisper_dir.clone(),
                 max_find_results: tuning.api.max_find_results,
+                events: events.clone(),
             };
             let app = charcoal_api::router(charcoal_api::AppState {
                 readiness,
                 source: Arc::new(source),
+                events: Arc::new(crate::source::Events(events)),
                 config: tuning.api.clone(),
                 clock: charcoal_api::system_clock,
             });

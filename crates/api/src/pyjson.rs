@@ -58,6 +58,53 @@ pub fn dumps(value: &Value, ensure_ascii: bool) -> String {
     out
 }
 
+/// `json.dumps(value, indent=2, sort_keys=True)`: graphite-web's `pretty=1` answers.
+pub fn dumps_pretty(value: &Value, ensure_ascii: bool) -> String {
+    let mut out = String::new();
+    write_pretty(&mut out, value, ensure_ascii, 0);
+    out
+}
+
+fn write_pretty(out: &mut String, value: &Value, ensure_ascii: bool, depth: usize) {
+    // With an indent Python's item separator is "," (no trailing space) and empty
+    // containers stay "[]" / "{}".
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.extend(std::iter::repeat_n(' ', 2 * depth));
+    };
+    match value {
+        Value::Array(items) if !items.is_empty() => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, depth + 1);
+                write_pretty(out, item, ensure_ascii, depth + 1);
+            }
+            newline(out, depth);
+            out.push(']');
+        }
+        Value::Object(map) if !map.is_empty() => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, depth + 1);
+                push_str(out, k, ensure_ascii);
+                out.push_str(": ");
+                write_pretty(out, v, ensure_ascii, depth + 1);
+            }
+            newline(out, depth);
+            out.push('}');
+        }
+        other => write_value(out, other, ensure_ascii),
+    }
+}
+
 fn write_value(out: &mut String, value: &Value, ensure_ascii: bool) {
     match value {
         Value::Null => out.push_str("null"),
@@ -112,5 +159,12 @@ mod tests {
         );
         assert_eq!(dumps(&json!("é😀"), false), "\"é😀\"");
         assert_eq!(dumps(&json!("😀"), true), "\"\\ud83d\\ude00\"");
+    }
+
+    #[test]
+    fn pretty_is_indent_2_with_sorted_keys() {
+        let v = json!({"b": [1, {"d": [], "c": {}}], "a": "x"});
+        let want = "{\n  \"a\": \"x\",\n  \"b\": [\n    1,\n    {\n      \"c\": {},\n      \"d\": []\n    }\n  ]\n}";
+        assert_eq!(dumps_pretty(&v, true), want);
     }
 }
