@@ -7,6 +7,8 @@ mod util;
 
 mod carbon_conf;
 mod carbonlink;
+mod events;
+mod grafana;
 mod limits;
 mod receive;
 mod relay;
