@@ -178,7 +178,15 @@ const DELIBERATE: &[(&str, &str, &str)] = &[(
 /// What Grafana reads from one parameter.
 fn param_shape(p: &Value) -> BTreeMap<&'static str, Value> {
     let mut out = BTreeMap::new();
-    for key in ["name", "type", "required", "default", "multiple", "options"] {
+    for key in [
+        "name",
+        "type",
+        "required",
+        "default",
+        "multiple",
+        "options",
+        "suggestions",
+    ] {
         if let Some(v) = p.get(key) {
             out.insert(key, v.clone());
         }

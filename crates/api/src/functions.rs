@@ -185,6 +185,10 @@ pub fn param_json(p: &Param) -> Value {
     if !options.is_empty() {
         m.insert("options".into(), options.into());
     }
+    if !p.suggestions.is_empty() {
+        let list: Vec<Value> = p.suggestions.iter().map(|d| default_json(*d)).collect();
+        m.insert("suggestions".into(), list.into());
+    }
     Value::Object(m)
 }
 

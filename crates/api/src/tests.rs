@@ -259,6 +259,10 @@ async fn functions_list_one_and_not_found() {
         json!([{"name": "tags", "type": "string", "required": true, "multiple": true}])
     );
     assert_eq!(v["events"]["module"], "graphite.render.functions");
+    assert_eq!(
+        v["movingAverage"]["params"][1]["suggestions"],
+        json!([5, 7, 10, "1min", "5min", "10min", "30min", "1hour"])
+    );
 
     let (_, _, body) = get(app(), "/functions?grouped=true&group=Special").await;
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
