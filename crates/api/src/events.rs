@@ -133,7 +133,7 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| storage_failed(format!("events task failed: {e}")))
 }
 
-/// `POST /events/` (and `GET /events/`, the listing).
+/// `POST /events/`: stores one event.
 pub async fn root_post(State(state): State<AppState>, body: Bytes) -> Response {
     let event = match parse_event(&body, (state.clock)()) {
         Ok(e) => e,

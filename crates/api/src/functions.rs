@@ -20,13 +20,12 @@
 //! An infinite default is `1e9999` everywhere (graphite-web 1.1.8 writes an invalid
 //! `Infinity` when it ends an object, 1.1.10 fixed that).
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use charcoal_query::registry::{self, Default as ParamDefault, Param, ParamType};
 use serde_json::{Map, Value, json};
 
-use crate::AppState;
 use crate::params::Params;
 use crate::pyjson;
 
@@ -88,7 +87,7 @@ fn catalogue(pie: bool) -> Vec<Info> {
 }
 
 /// `GET /functions`.
-pub async fn list(State(_state): State<AppState>, uri: Uri) -> Response {
+pub async fn list(uri: Uri) -> Response {
     let params = Params::parse(uri.query(), None);
     let grouped = params
         .get("grouped")
@@ -115,11 +114,7 @@ pub async fn list(State(_state): State<AppState>, uri: Uri) -> Response {
 }
 
 /// `GET /functions/<name>`.
-pub async fn details(
-    State(_state): State<AppState>,
-    Path(name): Path<String>,
-    uri: Uri,
-) -> Response {
+pub async fn details(Path(name): Path<String>, uri: Uri) -> Response {
     let params = Params::parse(uri.query(), None);
     let found = catalogue(params.get("type") == Some("pie"))
         .into_iter()
