@@ -19,6 +19,7 @@ use charcoal_cache::{Cache, Config as CacheConfig};
 use charcoal_protocol::MetricName;
 use charcoal_receiver::{CacheReader, Point, Sink};
 use charcoal_store::Rules;
+use charcoal_store::events::EventStore;
 use charcoal_store::filters::{Filters, Verdict};
 use charcoal_store::index::MetricIndex;
 use charcoal_store::persister::{self, Persisters};
@@ -414,6 +415,21 @@ pub(crate) async fn run(
                 }
                 reasons
             });
+            // The events database sits beside the whisper tree, like graphite-web's
+            // graphite.db in STORAGE_DIR.
+            let events_path = settings.storage_dir.join("events.db");
+            let events = {
+                let dir = settings.storage_dir.clone();
+                let path = events_path.clone();
+                tokio::task::spawn_blocking(move || {
+                    std::fs::create_dir_all(&dir)?;
+                    anyhow::Ok(EventStore::open(&path)?)
+                })
+                .await
+                .context("events database task")?
+                .with_context(|| format!("cannot open {}", events_path.display()))?
+            };
+            let events = Arc::new(events);
             let source = crate::source::StoreSource {
                 index: index.clone(),
                 tags: tags.clone(),
@@ -425,6 +441,7 @@ pub(crate) async fn run(
                 ),
                 whisper_dir: settings.whisper_dir.clone(),
                 max_find_results: tuning.api.max_find_results,
+                events: events.clone(),
             };
             let exposition = exposition.clone();
             let http_limits = tuning.http;
@@ -432,6 +449,7 @@ pub(crate) async fn run(
                 readiness,
                 source: Arc::new(source),
                 tags: Arc::new(crate::tags::TagStore(tags.clone())),
+                events: Arc::new(crate::source::Events(events)),
                 config: tuning.api.clone(),
                 clock: charcoal_api::system_clock,
                 metrics: Arc::new(move || {

@@ -77,6 +77,20 @@ fn listen(v: &str) -> Result<Listen, String> {
     }
 }
 
+/// An origin as browsers send it (`scheme://host[:port]`), or `*`.
+fn cors_origin(v: &str) -> Result<axum::http::HeaderValue, String> {
+    let well_formed = v == "*"
+        || v.split_once("://").is_some_and(|(scheme, rest)| {
+            !scheme.is_empty() && !rest.is_empty() && !rest.contains('/')
+        });
+    if !well_formed {
+        return Err(format!(
+            "{v:?} is not an origin: give scheme://host[:port] (no path) or *"
+        ));
+    }
+    axum::http::HeaderValue::from_str(v).map_err(|e| e.to_string())
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum LogFormat {
     Text,
@@ -161,6 +175,11 @@ struct ServeArgs {
     /// the persisters catch up.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
     wal_max_size: u64,
+    /// Allow browsers on this origin (e.g. https://grafana.example.com) to call the HTTP
+    /// API, for Grafana's browser access mode; repeat for more, `*` for any. Default: no
+    /// CORS headers.
+    #[arg(long = "cors-origin", value_name = "ORIGIN", value_parser = cors_origin)]
+    cors_origins: Vec<axum::http::HeaderValue>,
     /// Time zone of render requests without tz= (graphite-web's TIME_ZONE).
     #[arg(long, value_name = "NAME", default_value = "UTC")]
     time_zone: String,
@@ -242,6 +261,7 @@ fn main() -> Result<()> {
                 },
                 max_find_results: args.max_find_results,
                 max_body_bytes: args.max_body_size,
+                cors_origins: args.cors_origins.clone(),
             };
             let open_files = args.open_files.unwrap_or_else(open_file_budget);
             let runtime = tokio::runtime::Builder::new_multi_thread()

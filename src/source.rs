@@ -1,13 +1,16 @@
 //! The render API's view of storage: the metric index for names, whisper files overlaid
-//! with the write cache for values. The query engine defines the [`Source`] trait; this
-//! adapter is the only place that knows both sides.
+//! with the write cache for values, the events database for `events()`. The query engine
+//! defines the [`Source`] trait and the API the [`EventStore`] trait; these adapters are
+//! the only place that knows both sides.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use charcoal_api::events::{self as api_events, EventStore};
 use charcoal_protocol::MetricName;
 use charcoal_protocol::glob::PathPattern;
 use charcoal_query::{Fetched, Node, Source, SourceError};
+use charcoal_store::events::{self as store_events, EventsError};
 use charcoal_store::index::MetricIndex;
 use charcoal_store::reader::Reader;
 use charcoal_store::tags::TagIndex;
@@ -28,6 +31,7 @@ pub(crate) struct StoreSource {
     pub(crate) reader: Reader,
     pub(crate) whisper_dir: PathBuf,
     pub(crate) max_find_results: usize,
+    pub(crate) events: Arc<store_events::EventStore>,
 }
 
 impl StoreSource {
@@ -132,5 +136,82 @@ impl Source for StoreSource {
 
     fn list(&self) -> Result<Vec<String>, SourceError> {
         Ok(self.index.all())
+    }
+
+    fn events(
+        &self,
+        tags: Option<&[String]>,
+        from: i64,
+        until: i64,
+    ) -> Result<Vec<i64>, SourceError> {
+        let query = store_events::EventQuery {
+            from_us: from.saturating_mul(1_000_000),
+            until_us: until.saturating_mul(1_000_000),
+            tags: tags.map(<[String]>::to_vec),
+            matching: store_events::TagMatch::All,
+        };
+        let found = self
+            .events
+            .find(&query)
+            .map_err(|e| SourceError::Storage(e.to_string()))?;
+        Ok(found
+            .into_iter()
+            .map(|e| e.when_us.div_euclid(1_000_000))
+            .collect())
+    }
+}
+
+/// The API's event store over the SQLite database.
+pub(crate) struct Events(pub(crate) Arc<store_events::EventStore>);
+
+fn api_error(e: EventsError) -> api_events::EventStoreError {
+    api_events::EventStoreError(e.to_string())
+}
+
+fn to_api(e: store_events::Event) -> api_events::Event {
+    api_events::Event {
+        id: e.id,
+        when_us: e.when_us,
+        what: e.what,
+        data: e.data,
+        tags: e.tags,
+    }
+}
+
+impl EventStore for Events {
+    fn add(&self, e: api_events::NewEvent) -> Result<i64, api_events::EventStoreError> {
+        self.0
+            .add(&store_events::NewEvent {
+                when_us: e.when_us,
+                what: e.what,
+                data: e.data,
+                tags: e.tags,
+            })
+            .map_err(api_error)
+    }
+
+    fn find(
+        &self,
+        q: &api_events::EventQuery,
+    ) -> Result<Vec<api_events::Event>, api_events::EventStoreError> {
+        let query = store_events::EventQuery {
+            from_us: q.from_us,
+            until_us: q.until_us,
+            tags: q.tags.clone(),
+            matching: match q.matching {
+                api_events::TagMatch::All => store_events::TagMatch::All,
+                api_events::TagMatch::Any => store_events::TagMatch::Any,
+            },
+        };
+        let found = self.0.find(&query).map_err(api_error)?;
+        Ok(found.into_iter().map(to_api).collect())
+    }
+
+    fn get(&self, id: i64) -> Result<Option<api_events::Event>, api_events::EventStoreError> {
+        Ok(self.0.get(id).map_err(api_error)?.map(to_api))
+    }
+
+    fn delete(&self, id: i64) -> Result<bool, api_events::EventStoreError> {
+        self.0.delete(id).map_err(api_error)
     }
 }

@@ -10,6 +10,8 @@ mod carbonlink;
 mod container;
 mod crash;
 mod diskfull;
+mod events;
+mod grafana;
 mod limits;
 mod receive;
 mod relay;

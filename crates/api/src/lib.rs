@@ -6,6 +6,9 @@
 //! | `/metrics/find`, `/metrics`, `/metrics/find/` | [`find`] | treejson/completer/json/nodelist |
 //! | `/metrics/expand`, `/metrics/index.json` | [`find`] | expanded paths, every metric |
 //! | `/tags`, `/tags/*` | [`tags`] | graphite-web's tag database API over a [`tags::TagDb`] |
+//! | `/functions`, `/functions/<name>` | [`functions`] | the render function catalogue (Grafana's editor) |
+//! | `/events/`, `/events/get_data`, `/events/<id>` | [`events`] | annotations: post, list, show, delete |
+//! | `/version`, `/version/` | here | the graphite-web version Charcoal answers as |
 //! | `/health`, `/ready` | here | alive; serving its purpose (503 with reasons) |
 //! | `/metrics` without `query` | here | the server's counters for Prometheus |
 //!
@@ -13,11 +16,17 @@
 //! pool (file reads), and format the answer byte for byte as graphite-web does
 //! ([`format`], [`pyjson`]). A request's mistake is a 400 whose text says what is wrong;
 //! only a storage failure is a 500.
+//!
+//! With `ApiConfig::cors_origins` set, every answer carries CORS headers for those origins
+//! and preflight `OPTIONS` requests are answered, so Grafana's browser-access mode can call
+//! the API directly (graphite-web leaves that to a proxy in front of it).
 
 #![deny(missing_docs)]
 
+pub mod events;
 pub mod find;
 pub mod format;
+pub mod functions;
 pub mod params;
 pub mod pyjson;
 pub mod render;
@@ -28,12 +37,18 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use charcoal_query::{Limits, Source};
 use jiff::tz::TimeZone;
 use serde_json::json;
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+
+/// The graphite-web version `/version` reports: the release whose behaviour Charcoal is
+/// checked against. Grafana reads it to pick its 1.1 feature set (functions from
+/// `/functions`, tags, `seriesByTag`).
+pub const GRAPHITE_VERSION: &str = "1.1.8";
 
 /// Answers "is the server serving its purpose?": the reasons it is not, or
 /// an empty list. Supplied by the binary, which knows every component.
@@ -54,6 +69,8 @@ pub struct ApiConfig {
     pub max_find_results: usize,
     /// Largest request body accepted (form posts).
     pub max_body_bytes: usize,
+    /// Origins allowed to call the API from a browser (`*`: any); empty: no CORS headers.
+    pub cors_origins: Vec<HeaderValue>,
 }
 
 impl Default for ApiConfig {
@@ -63,6 +80,7 @@ impl Default for ApiConfig {
             limits: Limits::default(),
             max_find_results: 100_000,
             max_body_bytes: 4 << 20,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -76,6 +94,8 @@ pub struct AppState {
     pub source: Arc<dyn Source + Send + Sync>,
     /// The tag database (`/tags/*`).
     pub tags: Arc<dyn tags::TagDb>,
+    /// Where events are kept.
+    pub events: Arc<dyn events::EventStore>,
     /// Settings.
     pub config: ApiConfig,
     /// The current time in epoch seconds (a parameter so tests can fix it).
@@ -102,7 +122,7 @@ pub fn system_clock() -> i64 {
 /// The router with every endpoint.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
-    Router::new()
+    let router = Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/render", get(render::handler).post(render::handler))
@@ -123,8 +143,55 @@ pub fn router(state: AppState) -> Router {
         .route("/tags/autoComplete/tags", any(tags::auto_complete_tags))
         .route("/tags/autoComplete/values", any(tags::auto_complete_values))
         .route("/tags/{*tag}", any(tags::tag_details))
-        .layer(DefaultBodyLimit::max(body_limit))
-        .with_state(state)
+        .route("/functions", get(functions::list))
+        .route("/functions/", get(functions::list))
+        .route("/functions/{*name}", get(functions::details))
+        .route("/events", get(events::root_get).post(events::root_post))
+        .route("/events/", get(events::root_get).post(events::root_post))
+        // graphite-web's pattern is `get_data?$`: the final `a` is optional.
+        .route("/events/get_data", any(events::get_data))
+        .route("/events/get_dat", any(events::get_data))
+        .route("/events/{id}", get(events::detail).delete(events::delete))
+        .route("/events/{id}/", get(events::detail).delete(events::delete))
+        .route("/version", any(version))
+        .route("/version/", any(version))
+        .layer(DefaultBodyLimit::max(body_limit));
+    let router = match cors_layer(&state.config.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router.with_state(state)
+}
+
+/// The CORS layer for `origins`, if any. Credentials (cookies, which Grafana sends with
+/// "With Credentials") are allowed only for named origins: browsers refuse them with `*`.
+fn cors_layer(origins: &[HeaderValue]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+        // Grafana adds its own headers (X-Dashboard-Id, X-Panel-Id, ...); any the browser
+        // asks for is fine, the API reads none of them.
+        .allow_headers(AllowHeaders::mirror_request())
+        .max_age(std::time::Duration::from_secs(3600));
+    Some(if origins.iter().any(|o| o == "*") {
+        layer.allow_origin(AllowOrigin::any())
+    } else {
+        layer
+            .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+            .allow_credentials(true)
+    })
+}
+
+/// graphite-web's `version.html`: the version and a newline.
+async fn version() -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        format!("{GRAPHITE_VERSION}\n"),
+    )
+        .into_response()
 }
 
 /// A 400 answer with graphite-web's wording.

@@ -13,7 +13,66 @@ use super::*;
 
 const NOW: i64 = 1_700_003_600;
 
+/// Events in memory, with the store's selection rules.
+#[derive(Default)]
+struct MemoryEvents(Mutex<Vec<events::Event>>);
+
+impl events::EventStore for MemoryEvents {
+    fn add(&self, e: events::NewEvent) -> Result<i64, events::EventStoreError> {
+        let mut all = self.0.lock().unwrap();
+        let id = all.len() as i64 + 1;
+        all.push(events::Event {
+            id,
+            when_us: e.when_us,
+            what: e.what,
+            data: e.data,
+            tags: e.tags,
+        });
+        Ok(id)
+    }
+
+    fn find(&self, q: &events::EventQuery) -> Result<Vec<events::Event>, events::EventStoreError> {
+        let mut out: Vec<events::Event> = self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| (q.from_us..=q.until_us).contains(&e.when_us))
+            .filter(|e| {
+                let have: Vec<&str> = e.tags.split_whitespace().collect();
+                match (&q.tags, q.matching) {
+                    (None, _) => true,
+                    (Some(t), events::TagMatch::All) => {
+                        t.iter().all(|x| have.contains(&x.as_str()))
+                    }
+                    (Some(t), events::TagMatch::Any) => {
+                        t.iter().any(|x| have.contains(&x.as_str()))
+                    }
+                }
+            })
+            .cloned()
+            .collect();
+        out.sort_by_key(|e| (e.when_us, e.id));
+        Ok(out)
+    }
+
+    fn get(&self, id: i64) -> Result<Option<events::Event>, events::EventStoreError> {
+        Ok(self.0.lock().unwrap().iter().find(|e| e.id == id).cloned())
+    }
+
+    fn delete(&self, id: i64) -> Result<bool, events::EventStoreError> {
+        let mut all = self.0.lock().unwrap();
+        let before = all.len();
+        all.retain(|e| e.id != id);
+        Ok(all.len() < before)
+    }
+}
+
 fn app_with(readiness: Readiness) -> Router {
+    app_with_config(readiness, ApiConfig::default())
+}
+
+fn app_with_config(readiness: Readiness, config: ApiConfig) -> Router {
     let mut source = MemorySource::new();
     source.insert(
         "a.b.c",
@@ -26,7 +85,8 @@ fn app_with(readiness: Readiness) -> Router {
         readiness,
         source: Arc::new(source),
         tags: Arc::new(tags::NoTags),
-        config: ApiConfig::default(),
+        events: Arc::new(MemoryEvents::default()),
+        config,
         clock: || NOW,
         metrics: Arc::new(|| "charcoal_cache_size 7\n".to_owned()),
     })
@@ -220,6 +280,7 @@ async fn find_fan_out_is_limited() {
         readiness: Arc::new(Vec::new),
         source: Arc::new(source),
         tags: Arc::new(tags::NoTags),
+        events: Arc::new(MemoryEvents::default()),
         config: ApiConfig {
             max_find_results: 10,
             ..ApiConfig::default()
@@ -299,6 +360,7 @@ fn tags_app() -> Router {
         readiness: Arc::new(Vec::new),
         source: Arc::new(MemorySource::new()),
         tags: Arc::new(FakeTags),
+        events: Arc::new(MemoryEvents::default()),
         config: ApiConfig::default(),
         clock: || NOW,
         metrics: Arc::new(String::new),
@@ -410,4 +472,194 @@ async fn tags_errors_are_json_400_and_wrong_methods_405() {
     let (status, _, body) = call(app, req).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body, r#"{"error": "no paths specified"}"#);
+}
+
+async fn post_json(app: Router, uri: &str, body: &str) -> (StatusCode, String, String) {
+    let req = Request::post(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    call(app, req).await
+}
+
+#[tokio::test]
+async fn version_is_graphite_webs_text() {
+    for uri in ["/version", "/version/"] {
+        let (status, ct, body) = get(app(), uri).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(ct, "text/html; charset=utf-8");
+        assert_eq!(body, "1.1.8\n");
+    }
+}
+
+#[tokio::test]
+async fn functions_list_one_and_not_found() {
+    let (status, ct, body) = get(app(), "/functions").await;
+    assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/json"));
+    assert!(body.contains(r#""sumSeries": {"name": "sumSeries", "function": "sumSeries(*seriesLists)", "description": "#), "{body}");
+    // graphite-web's encoder spelling of an infinite default.
+    assert!(body.contains(r#"{"name": "limit", "type": "intOrInf", "default": 1e9999}"#));
+    let v: serde_json::Value = serde_json::from_str(&body.replace("1e9999", "\"inf\"")).unwrap();
+    assert_eq!(
+        v["events"]["params"],
+        json!([{"name": "tags", "type": "string", "required": true, "multiple": true}])
+    );
+    assert_eq!(v["events"]["module"], "graphite.render.functions");
+    assert_eq!(
+        v["movingAverage"]["params"][1]["suggestions"],
+        json!([5, 7, 10, "1min", "5min", "10min", "30min", "1hour"])
+    );
+
+    let (_, _, body) = get(app(), "/functions?grouped=true&group=Special").await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let groups: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(groups, ["Special"]);
+    assert!(v["Special"]["constantLine"].is_object());
+
+    let (status, _, body) = get(app(), "/functions/aggregate").await;
+    assert_eq!(status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        v["function"],
+        "aggregate(seriesList, func, xFilesFactor=None)"
+    );
+    assert_eq!(v["params"][1]["options"][0], "average");
+
+    let (status, ct, body) = get(app(), "/functions/nope").await;
+    assert_eq!(
+        (status, ct.as_str()),
+        (StatusCode::NOT_FOUND, "application/json")
+    );
+    assert_eq!(body, r#"{"error": "Function not found: nope"}"#);
+    let (status, _, body) = get(app(), "/functions/minimum?type=pie").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, _, body) = get(app(), "/functions/constantLine?pretty=1").await;
+    assert!(body.starts_with("{\n  \"description\": "), "{body}");
+
+    let (status, _, _) = post_json(app(), "/functions", "{}").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn events_post_list_show_delete() {
+    let app = app();
+    for body in [
+        r#"{"what": "deploy 1", "tags": ["prod", "web"], "data": "v1", "when": 1700000000}"#,
+        r#"{"what": "deploy 2", "tags": "prod db", "when": 1700000100}"#,
+        r#"{"what": "later", "tags": "web"}"#,
+    ] {
+        let (status, _, text) = post_json(app.clone(), "/events/", body).await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        assert_eq!(text, "");
+    }
+    let (status, ct, text) =
+        post_json(app.clone(), "/events/", r#"{"what": "x", "tags": 5}"#).await;
+    assert_eq!(
+        (status, ct.as_str()),
+        (StatusCode::BAD_REQUEST, "application/json")
+    );
+    assert_eq!(
+        text,
+        r#"{"error": "\"tags\" must be an array or space-separated string"}"#
+    );
+
+    let (status, ct, text) = get(app.clone(), "/events/get_data?tags=prod").await;
+    assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/json"));
+    assert_eq!(
+        text,
+        r#"[{"when": 1700000000, "what": "deploy 1", "data": "v1", "tags": ["prod", "web"], "id": 1}, {"when": 1700000100, "what": "deploy 2", "data": "", "tags": ["prod", "db"], "id": 2}]"#
+    );
+    let ids = |text: &str| -> Vec<i64> {
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_i64().unwrap())
+            .collect()
+    };
+    let (_, _, text) = get(app.clone(), "/events/get_data?tags=prod+web").await;
+    assert_eq!(ids(&text), [1]);
+    let (_, _, text) = get(app.clone(), "/events/get_data?tags=db%20web&set=union").await;
+    assert_eq!(ids(&text), [1, 2, 3]);
+    let (_, _, text) = get(app.clone(), "/events/get_data?from=-1h&until=now").await;
+    assert_eq!(ids(&text), [1, 2, 3]);
+    let (_, _, text) = get(app.clone(), "/events/get_data?from=-58min&until=now").await;
+    assert_eq!(ids(&text), [3]);
+    let (_, _, text) = get(app.clone(), "/events/get_data?tags=").await;
+    assert_eq!(ids(&text), Vec::<i64>::new());
+    let (_, ct, text) = get(
+        app.clone(),
+        "/events/get_data?from=1700000000&until=1700000000&jsonp=cb",
+    )
+    .await;
+    assert_eq!(ct, "text/javascript");
+    assert!(text.starts_with("cb([{\"when\": 1700000000"), "{text}");
+    let (status, _, text) = get(app.clone(), "/events/get_data?from=tomorrowish").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+
+    let (status, _, text) = get(app.clone(), "/events/1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        text,
+        r#"{"id": 1, "when": "2023-11-14T22:13:20Z", "what": "deploy 1", "data": "v1", "tags": ["prod", "web"]}"#
+    );
+    let del = || Request::delete("/events/1").body(Body::empty()).unwrap();
+    assert_eq!(call(app.clone(), del()).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(call(app.clone(), del()).await.0, StatusCode::NOT_FOUND);
+    let (status, _, text) = get(app.clone(), "/events/1/").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(text, r#"{"error": "Event matching query does not exist"}"#);
+    let (_, _, text) = get(app.clone(), "/events/").await;
+    assert_eq!(ids(&text), [2, 3]);
+}
+
+#[tokio::test]
+async fn cors_only_when_configured() {
+    let preflight = || {
+        Request::builder()
+            .method("OPTIONS")
+            .uri("/render")
+            .header("origin", "http://grafana.example")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type,x-panel-id")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let res = app().oneshot(preflight()).await.unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+
+    let config = |origins: &[&str]| ApiConfig {
+        cors_origins: origins
+            .iter()
+            .map(|o| HeaderValue::from_str(o).unwrap())
+            .collect(),
+        ..ApiConfig::default()
+    };
+    let app = app_with_config(Arc::new(Vec::new), config(&["http://grafana.example"]));
+    let res = app.clone().oneshot(preflight()).await.unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let h = res.headers();
+    assert_eq!(h["access-control-allow-origin"], "http://grafana.example");
+    assert_eq!(h["access-control-allow-headers"], "content-type,x-panel-id");
+    assert_eq!(h["access-control-allow-credentials"], "true");
+    assert!(
+        h["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+    let other = Request::get("/version")
+        .header("origin", "http://evil.example")
+        .body(Body::empty())
+        .unwrap();
+    let res = app.oneshot(other).await.unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+
+    let any = app_with_config(Arc::new(Vec::new), config(&["*"]));
+    let req = Request::get("/version")
+        .header("origin", "http://anywhere.example")
+        .body(Body::empty())
+        .unwrap();
+    let res = any.oneshot(req).await.unwrap();
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
 }

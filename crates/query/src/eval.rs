@@ -144,6 +144,11 @@ impl<'a> Ctx<'a> {
         (self.req.from, self.req.until)
     }
 
+    /// The request's limits.
+    pub fn limits(&self) -> Limits {
+        self.req.limits
+    }
+
     /// The source, for functions that look things up themselves.
     pub fn source(&self) -> &dyn Source {
         self.req.source

@@ -129,6 +129,8 @@ pub struct Param {
     pub multiple: bool,
     /// The only values allowed (strings), if restricted.
     pub options: &'static [&'static str],
+    /// Values an editor offers first (Grafana's drop-down); any other valid value is fine.
+    pub suggestions: &'static [Default],
 }
 
 impl Param {
@@ -141,6 +143,7 @@ impl Param {
             default: None,
             multiple: false,
             options: &[],
+            suggestions: &[],
         }
     }
 
@@ -173,6 +176,12 @@ impl Param {
         self
     }
 
+    /// Sets the values an editor suggests.
+    pub const fn suggestions(mut self, suggestions: &'static [Default]) -> Param {
+        self.suggestions = suggestions;
+        self
+    }
+
     /// The allowed values as `/functions` lists them: the declared ones plus the type's
     /// own (aggregation function names), sorted.
     pub fn all_options(&self) -> Vec<String> {
@@ -190,6 +199,39 @@ impl Param {
         out
     }
 }
+
+/// graphite-web's suggestions for bucket intervals (`summarize`, `hitcount`, ...).
+pub const SUGGEST_BUCKETS: &[Default] = &[
+    Default::Str("10min"),
+    Default::Str("1h"),
+    Default::Str("1d"),
+];
+/// graphite-web's suggestions for time shifts.
+pub const SUGGEST_SHIFTS: &[Default] = &[
+    Default::Str("1h"),
+    Default::Str("6h"),
+    Default::Str("12h"),
+    Default::Str("1d"),
+    Default::Str("2d"),
+    Default::Str("7d"),
+    Default::Str("14d"),
+    Default::Str("30d"),
+];
+/// graphite-web's suggestions for moving windows (points or intervals).
+pub const SUGGEST_WINDOWS: &[Default] = &[
+    Default::Int(5),
+    Default::Int(7),
+    Default::Int(10),
+    Default::Str("1min"),
+    Default::Str("5min"),
+    Default::Str("10min"),
+    Default::Str("30min"),
+    Default::Str("1hour"),
+];
+/// graphite-web's suggestions for Holt-Winters bootstrap intervals.
+pub const SUGGEST_BOOTSTRAP: &[Default] = &[Default::Str("7d"), Default::Str("30d")];
+/// graphite-web's suggestions for Holt-Winters seasonality.
+pub const SUGGEST_SEASONALITY: &[Default] = &[Default::Str("1d"), Default::Str("7d")];
 
 /// What a function computes from its bound arguments.
 pub type Run = fn(&Ctx<'_>, &mut Args) -> Result<Vec<Series>, EvalError>;

@@ -42,6 +42,10 @@ pub enum SourceError {
     /// Storage failed (the server's fault).
     #[error("{0}")]
     Storage(String),
+    /// This source cannot answer that kind of question (for example a source without an
+    /// events store asked for events).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl SourceError {
@@ -84,6 +88,20 @@ pub trait Source: Sync {
     fn list(&self) -> Result<Vec<String>, SourceError> {
         Ok(Vec::new())
     }
+
+    /// The times (epoch seconds, rounded down) of the events in `[from, until]` that have
+    /// every tag in `tags` (every event when `tags` is `None`), oldest first: what the
+    /// `events()` function counts. Sources without events refuse.
+    fn events(
+        &self,
+        _tags: Option<&[String]>,
+        _from: i64,
+        _until: i64,
+    ) -> Result<Vec<i64>, SourceError> {
+        Err(SourceError::Unsupported(
+            "events are not available".to_owned(),
+        ))
+    }
 }
 
 /// An in-memory source for tests: each metric is a step and a value per timestamp
@@ -91,6 +109,7 @@ pub trait Source: Sync {
 #[derive(Clone, Debug, Default)]
 pub struct MemorySource {
     metrics: BTreeMap<String, (i64, BTreeMap<i64, f64>)>,
+    events: Vec<(i64, Vec<String>)>,
 }
 
 impl MemorySource {
@@ -107,6 +126,13 @@ impl MemorySource {
             .map(|(t, v)| (t - t.rem_euclid(step), v))
             .collect();
         self.metrics.insert(path.to_owned(), (step, map));
+    }
+
+    /// Adds an event at `when` with `tags`.
+    pub fn insert_event(&mut self, when: i64, tags: &[&str]) {
+        self.events
+            .push((when, tags.iter().map(|t| (*t).to_owned()).collect()));
+        self.events.sort_by_key(|(w, _)| *w);
     }
 }
 
@@ -134,6 +160,23 @@ impl Source for MemorySource {
 
     fn list(&self) -> Result<Vec<String>, SourceError> {
         Ok(self.metrics.keys().cloned().collect())
+    }
+
+    fn events(
+        &self,
+        tags: Option<&[String]>,
+        from: i64,
+        until: i64,
+    ) -> Result<Vec<i64>, SourceError> {
+        Ok(self
+            .events
+            .iter()
+            .filter(|(w, t)| {
+                (from..=until).contains(w)
+                    && tags.is_none_or(|want| want.iter().all(|x| t.contains(x)))
+            })
+            .map(|(w, _)| *w)
+            .collect())
     }
 
     fn fetch(

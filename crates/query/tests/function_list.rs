@@ -12,7 +12,6 @@ const NOT_IMPLEMENTED: &[(&str, &str)] = &[
         "cactiStyle",
         "formats legends for graph images, which are not implemented",
     ),
-    ("events", "needs the events store (issue 5)"),
     (
         "randomWalk",
         "random data: not reproducible, rarely used outside demos",

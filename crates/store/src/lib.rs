@@ -5,10 +5,12 @@
 //!
 //! For the read path it owns the metric index (every stored name, in memory,
 //! updated as files are created) and the reader that overlays the cache's
-//! unwritten points on a file's values.
+//! unwritten points on a file's values, and the events database (graphite-web's
+//! annotations, [`events`]).
 
 #![deny(missing_docs)]
 
+pub mod events;
 pub mod filters;
 pub mod index;
 pub mod ini;

@@ -21,7 +21,10 @@
 use crate::aggfunc::{AggFunc, Consolidation};
 use crate::error::EvalError;
 use crate::eval::Ctx;
-use crate::registry::{Args, Default as D, FunctionDef, Param, ParamType as T};
+use crate::registry::{
+    Args, Default as D, FunctionDef, Param, ParamType as T, SUGGEST_BOOTSTRAP, SUGGEST_SEASONALITY,
+    SUGGEST_WINDOWS,
+};
 use crate::series::{NULL, Series, present};
 
 use super::common::{g, repr};
@@ -32,14 +35,18 @@ mod holt_winters;
 
 const MOVING: &[Param] = &[
     Param::req("seriesList", T::SeriesList),
-    Param::req("windowSize", T::IntOrInterval),
+    Param::req("windowSize", T::IntOrInterval).suggestions(SUGGEST_WINDOWS),
     Param::new("xFilesFactor", T::Float),
 ];
 const HOLT_WINTERS_BANDS: &[Param] = &[
     Param::req("seriesList", T::SeriesList),
     Param::new("delta", T::Integer).default(D::Int(3)),
-    Param::new("bootstrapInterval", T::Interval).default(D::Str("7d")),
-    Param::new("seasonality", T::Interval).default(D::Str("1d")),
+    Param::new("bootstrapInterval", T::Interval)
+        .default(D::Str("7d"))
+        .suggestions(SUGGEST_BOOTSTRAP),
+    Param::new("seasonality", T::Interval)
+        .default(D::Str("1d"))
+        .suggestions(SUGGEST_SEASONALITY),
 ];
 
 /// A Calculate declaration.
@@ -65,7 +72,7 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         "movingWindow",
         &[
             Param::req("seriesList", T::SeriesList),
-            Param::req("windowSize", T::IntOrInterval),
+            Param::req("windowSize", T::IntOrInterval).suggestions(SUGGEST_WINDOWS),
             Param::new("func", T::AggFunc).default(D::Str("average")),
             Param::new("xFilesFactor", T::Float),
         ],
@@ -106,7 +113,7 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         "exponentialMovingAverage",
         &[
             Param::req("seriesList", T::SeriesList),
-            Param::req("windowSize", T::IntOrInterval),
+            Param::req("windowSize", T::IntOrInterval).suggestions(SUGGEST_WINDOWS),
         ],
         "Exponentially weighted moving average, smoothing 2/(N+1), seeded with the mean of the first window.",
         exponential_moving_average,
@@ -144,8 +151,12 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         "holtWintersForecast",
         &[
             Param::req("seriesList", T::SeriesList),
-            Param::new("bootstrapInterval", T::Interval).default(D::Str("7d")),
-            Param::new("seasonality", T::Interval).default(D::Str("1d")),
+            Param::new("bootstrapInterval", T::Interval)
+                .default(D::Str("7d"))
+                .suggestions(SUGGEST_BOOTSTRAP),
+            Param::new("seasonality", T::Interval)
+                .default(D::Str("1d"))
+                .suggestions(SUGGEST_SEASONALITY),
         ],
         "Holt-Winters seasonal forecast, trained on a bootstrap period before the range.",
         holt_winters::forecast,

@@ -6,6 +6,11 @@
 //! evaluated after it in the same request (an enclosing `sumSeries`, or a later target)
 //! use it as their default. Charcoal sets it on the series only (which is what
 //! `maxDataPoints` consolidation and later normalisation read).
+//!
+//! `events()` counts an event at exactly `until` nowhere: graphite-web indexes one past the
+//! end of its list and answers 500. Its counts are floats (`1.0` in JSON, graphite-web
+//! writes the Python int `1`), and a range longer than `--max-points-per-request` seconds is
+//! refused (graphite-web builds the list whatever its length).
 
 use crate::aggfunc::{CONSOLIDATION_NAMES, Consolidation};
 use crate::error::EvalError;
@@ -87,6 +92,14 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         aggregator: false,
         summary: "The series list, or the fallback list when it is empty.",
         run: fallback_series,
+    },
+    FunctionDef {
+        name: "events",
+        group: "Special",
+        params: &[Param::req("tags", T::String).multiple()],
+        aggregator: false,
+        summary: "The number of events with all the given tags (\"*\": any event) in each second of the range.",
+        run: events,
     },
     FunctionDef {
         name: "seriesByTag",
@@ -173,10 +186,145 @@ fn substr(_ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
     Ok(list)
 }
 
+/// graphite-web's `events(*tags)`: one value per second of the request's range, the
+/// number of events in that second (None where there are none), named
+/// `events("tag1", "tag2")` and consolidated by sum.
+fn events(ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
+    let tags: Vec<String> = a.values(0).iter().map(|v| v.py_str()).collect();
+    let name = format!("events(\"{}\")", tags.join("\", \""));
+    // The context's range, so timeShift(events(...), ...) moves it as in graphite-web.
+    let (start, end) = (ctx.from, ctx.until);
+    let points = usize::try_from(end - start).unwrap_or(0);
+    if points > ctx.limits().max_points {
+        return Err(EvalError::Limit(format!(
+            "events() over {points} seconds needs more than {} values (limit --max-points-per-request)",
+            ctx.limits().max_points
+        )));
+    }
+    let selector = (tags != ["*"]).then_some(tags.as_slice());
+    let mut values = vec![f64::NAN; points];
+    for when in ctx.source().events(selector, start, end)? {
+        // An event at `end` has no slot (graphite-web fails on it).
+        if let Some(slot) = usize::try_from(when - start)
+            .ok()
+            .and_then(|i| values.get_mut(i))
+        {
+            *slot = if slot.is_nan() { 1.0 } else { *slot + 1.0 };
+        }
+    }
+    let mut s = Series::new(name, start, end, 1, values, ctx.x_files_factor());
+    s.consolidation = Consolidation::Sum;
+    Ok(vec![s])
+}
+
 fn series_by_tag(_ctx: &Ctx<'_>, _a: &mut Args) -> Result<Vec<Series>, EvalError> {
     // The evaluator resolves seriesByTag(...) itself (it needs the call's text).
     Err(EvalError::function(
         "seriesByTag",
         "must be called directly, not through a pipe or alias",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::eval::{Limits, Request, evaluate_targets};
+    use crate::source::MemorySource;
+    use crate::{EvalError, Series};
+
+    fn render(
+        source: &MemorySource,
+        target: &str,
+        limits: Limits,
+    ) -> Result<Vec<Series>, EvalError> {
+        let req = Request {
+            source,
+            from: 1000,
+            until: 1010,
+            now: 1010,
+            tz: jiff::tz::TimeZone::UTC,
+            x_files_factor: 0.0,
+            templates: Vec::new(),
+            limits,
+        };
+        evaluate_targets(&req, &[target.to_owned()])
+    }
+
+    fn counts(s: &Series) -> Vec<Option<f64>> {
+        s.values
+            .iter()
+            .map(|v| (!v.is_nan()).then_some(*v))
+            .collect()
+    }
+
+    #[test]
+    fn events_counts_matching_events_per_second() {
+        let mut source = MemorySource::new();
+        source.insert_event(999, &["deploy"]);
+        source.insert_event(1000, &["deploy", "web"]);
+        source.insert_event(1003, &["deploy"]);
+        source.insert_event(1003, &["deploy", "web"]);
+        source.insert_event(1009, &["other"]);
+        source.insert_event(1010, &["deploy"]);
+
+        let got = render(&source, "events(\"deploy\")", Limits::default()).unwrap();
+        assert_eq!(got.len(), 1);
+        let s = &got[0];
+        assert_eq!(s.name, "events(\"deploy\")");
+        assert_eq!((s.start, s.end, s.step), (1000, 1010, 1));
+        let (n, one, two) = (None, Some(1.0), Some(2.0));
+        // The event at `until` has no slot; the one before `from` is outside.
+        assert_eq!(counts(s), [one, n, n, two, n, n, n, n, n, n]);
+        assert_eq!(s.consolidation, crate::aggfunc::Consolidation::Sum);
+
+        let both = render(&source, "events('deploy', 'web')", Limits::default()).unwrap();
+        assert_eq!(both[0].name, "events(\"deploy\", \"web\")");
+        assert_eq!(counts(&both[0]), [one, n, n, one, n, n, n, n, n, n]);
+
+        let any = render(&source, "events('*')", Limits::default()).unwrap();
+        assert_eq!(counts(&any[0]), [one, n, n, two, n, n, n, n, n, one]);
+    }
+
+    #[test]
+    fn events_refuses_more_seconds_than_the_point_limit() {
+        let limits = Limits {
+            max_series: 10,
+            max_points: 5,
+        };
+        let err = render(&MemorySource::new(), "events('x')", limits).unwrap_err();
+        assert!(matches!(err, EvalError::Limit(_)), "{err}");
+    }
+
+    #[test]
+    fn events_without_an_events_store_is_a_client_error() {
+        struct NoEvents;
+        impl crate::Source for NoEvents {
+            fn find(&self, _: &str) -> Result<Vec<crate::Node>, crate::SourceError> {
+                Ok(Vec::new())
+            }
+            fn fetch(
+                &self,
+                _: &str,
+                _: i64,
+                _: i64,
+                _: i64,
+            ) -> Result<Option<crate::Fetched>, crate::SourceError> {
+                Ok(None)
+            }
+        }
+        let req = Request {
+            source: &NoEvents,
+            from: 0,
+            until: 10,
+            now: 10,
+            tz: jiff::tz::TimeZone::UTC,
+            x_files_factor: 0.0,
+            templates: Vec::new(),
+            limits: Limits::default(),
+        };
+        let err = evaluate_targets(&req, &["events('x')".to_owned()]).unwrap_err();
+        assert!(
+            err.is_client_error() && err.to_string().contains("events are not available"),
+            "{err}"
+        );
+    }
 }

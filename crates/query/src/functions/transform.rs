@@ -23,7 +23,9 @@
 
 use crate::error::EvalError;
 use crate::eval::Ctx;
-use crate::registry::{Args, Default as D, FunctionDef, Param, ParamType as T};
+use crate::registry::{
+    Args, Default as D, FunctionDef, Param, ParamType as T, SUGGEST_BUCKETS, SUGGEST_SHIFTS,
+};
 use crate::series::{NULL, Series, present};
 use crate::value::Value;
 
@@ -248,7 +250,7 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         "summarize",
         &[
             Param::req("seriesList", T::SeriesList),
-            Param::req("intervalString", T::Interval),
+            Param::req("intervalString", T::Interval).suggestions(SUGGEST_BUCKETS),
             Param::new("func", T::AggFunc).default(D::Str("sum")),
             Param::new("alignToFrom", T::Boolean).default(D::Bool(false)),
         ],
@@ -259,7 +261,7 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         "smartSummarize",
         &[
             Param::req("seriesList", T::SeriesList),
-            Param::req("intervalString", T::Interval),
+            Param::req("intervalString", T::Interval).suggestions(SUGGEST_BUCKETS),
             Param::new("func", T::AggFunc).default(D::Str("sum")),
             Param::new("alignTo", T::String),
         ],
@@ -270,7 +272,7 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         "hitcount",
         &[
             Param::req("seriesList", T::SeriesList),
-            Param::req("intervalString", T::Interval),
+            Param::req("intervalString", T::Interval).suggestions(SUGGEST_BUCKETS),
             Param::new("alignToInterval", T::Boolean).default(D::Bool(false)),
         ],
         "Turns per-second rates into hit totals per interval, splitting steps that straddle buckets.",
@@ -280,7 +282,7 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         "timeShift",
         &[
             Param::req("seriesList", T::SeriesList),
-            Param::req("timeShift", T::Interval),
+            Param::req("timeShift", T::Interval).suggestions(SUGGEST_SHIFTS),
             Param::new("resetEnd", T::Boolean).default(D::Bool(true)),
             Param::new("alignDst", T::Boolean).default(D::Bool(false)),
         ],
@@ -291,7 +293,9 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         "timeStack",
         &[
             Param::req("seriesList", T::SeriesList),
-            Param::new("timeShiftUnit", T::Interval).default(D::Str("1d")),
+            Param::new("timeShiftUnit", T::Interval)
+                .default(D::Str("1d"))
+                .suggestions(SUGGEST_SHIFTS),
             Param::new("timeShiftStart", T::Integer).default(D::Int(0)),
             Param::new("timeShiftEnd", T::Integer).default(D::Int(7)),
         ],
