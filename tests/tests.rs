@@ -5,6 +5,7 @@
 mod reference;
 mod util;
 
+mod bad_input;
 mod carbon_conf;
 mod carbonlink;
 mod container;
