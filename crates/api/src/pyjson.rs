@@ -11,31 +11,10 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-/// Appends a JSON string literal.
+/// Appends a JSON string literal (`json.dumps`' escaping, see
+/// `charcoal_pyfmt::write_json_str`).
 pub fn push_str(out: &mut String, s: &str, ensure_ascii: bool) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if ensure_ascii && !c.is_ascii() => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    charcoal_pyfmt::write_json_str(out, s, ensure_ascii);
 }
 
 /// Appends a float as graphite-web's JSON shows it.

@@ -422,6 +422,79 @@ pub fn list_repr(values: &[Option<f64>]) -> String {
     out
 }
 
+/// Python's `repr(str)`: single quotes unless the text holds a single quote and no double
+/// quote; backslash, newline, carriage return and tab as `\\`, `\n`, `\r`, `\t`; other
+/// characters Python does not print (controls, and whitespace other than the space) as
+/// `\xNN`, `\uNNNN` or `\UNNNNNNNN`. (Python's printable test also covers unassigned and
+/// format characters; those are rare enough in metric names to print as themselves.)
+pub fn write_str_repr(out: &mut String, s: &str) {
+    use std::fmt::Write;
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() || (c.is_whitespace() && c != ' ') => {
+                let cp = c as u32;
+                let _ = if cp < 0x100 {
+                    write!(out, "\\x{cp:02x}")
+                } else if cp < 0x10000 {
+                    write!(out, "\\u{cp:04x}")
+                } else {
+                    write!(out, "\\U{cp:08x}")
+                };
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+}
+
+/// [`write_str_repr`] into a new string.
+pub fn str_repr(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    write_str_repr(&mut out, s);
+    out
+}
+
+/// A string as Python's `json.dumps` writes it: `\"`, `\\`, the short escapes, `\u00XX`
+/// for other controls and, with `ensure_ascii` (`json.dumps`' default), `\uXXXX` for
+/// everything outside printable ASCII (DEL included; surrogate pairs beyond the BMP).
+pub fn write_json_str(out: &mut String, s: &str, ensure_ascii: bool) {
+    use std::fmt::Write;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (ensure_ascii && !(' '..='~').contains(&c)) => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

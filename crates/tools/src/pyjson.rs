@@ -120,29 +120,9 @@ fn json_float(f: f64) -> String {
     }
 }
 
-/// A JSON string with `ensure_ascii`: `\"`, `\\`, the short escapes, and
-/// `\u00XX` / `\uXXXX` (surrogate pairs beyond the BMP) for the rest.
+/// A JSON string with `ensure_ascii`, as `json.dumps` writes it.
 fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
-            }
-        }
-    }
-    out.push('"');
+    charcoal_pyfmt::write_json_str(out, s, true);
 }
 
 /// Python's `str(value)`: a string as is, anything else as [`py_repr`].
@@ -199,34 +179,9 @@ fn write_repr(out: &mut String, value: &PyValue) {
     }
 }
 
-/// `repr(str)`: single quotes unless the text has a single quote and no
-/// double quote; backslash escapes for the quote, `\\`, `\n`, `\r`, `\t`
-/// and other control characters. (Printable non-ASCII characters stay as
-/// they are, as in Python 3.)
+/// Python's `repr(str)`.
 fn str_repr(out: &mut String, s: &str) {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || (0x7f..0xa0).contains(&(c as u32)) => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
+    charcoal_pyfmt::write_str_repr(out, s);
 }
 
 #[cfg(test)]

@@ -130,38 +130,10 @@ pub(crate) fn float_repr(f: f64) -> String {
     }
 }
 
-/// Python's `repr(str)`; see [`Value::py_str`] for the approximation of "printable".
+/// Python's `repr(str)` (see `charcoal_pyfmt::write_str_repr` for the approximation of
+/// "printable").
 fn write_str(s: &str, out: &mut String) {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() || (c.is_whitespace() && c != ' ') => {
-                let cp = c as u32;
-                let _ = if cp < 0x100 {
-                    write!(out, "\\x{cp:02x}")
-                } else if cp < 0x10000 {
-                    write!(out, "\\u{cp:04x}")
-                } else {
-                    write!(out, "\\U{cp:08x}")
-                };
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
+    charcoal_pyfmt::write_str_repr(out, s);
 }
 
 /// Python's `repr(bytes)`.
