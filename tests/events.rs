@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use serde_json::Value;
 
-use crate::reference::{Running, free_ports, http_get};
+use crate::reference::http_get;
 use crate::util::{Server, enc, http};
 
 fn post_event(addr: SocketAddr, body: &str) -> (u16, String) {
@@ -105,16 +105,7 @@ fn same_numbers(a: &Value, b: &Value) -> bool {
 fn events_agree_with_graphite_web() {
     let server = Server::start(&[]);
     let ours = server.addr("http");
-    let web_dir = tempfile::tempdir().unwrap();
-    let whisper = web_dir.path().join("whisper");
-    std::fs::create_dir_all(&whisper).unwrap();
-    let port = free_ports(1)[0].to_string();
-    let _web = Running::start(
-        "graphite-web",
-        web_dir.path(),
-        &["--port", &port, "--whisper-dir", whisper.to_str().unwrap()],
-    );
-    let web: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let (_web, _web_dir, web) = crate::reference::empty_graphite_web();
 
     let posts = [
         r#"{"what": "deploy 1", "tags": ["prod", "web"], "data": "v1", "when": 1700000000}"#,

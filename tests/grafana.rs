@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::reference::{Running, free_ports, http_get};
+use crate::reference::http_get;
 use crate::util::{Server, http, now};
 
 const GRAFANA: &str = "http://grafana.example:3000";
@@ -197,16 +197,7 @@ fn param_shape(p: &Value) -> BTreeMap<&'static str, Value> {
 #[test]
 fn functions_match_graphite_web() {
     let server = Server::start(&[]);
-    let web_dir = tempfile::tempdir().unwrap();
-    let whisper = web_dir.path().join("whisper");
-    std::fs::create_dir_all(&whisper).unwrap();
-    let port = free_ports(1)[0].to_string();
-    let _web = Running::start(
-        "graphite-web",
-        web_dir.path(),
-        &["--port", &port, "--whisper-dir", whisper.to_str().unwrap()],
-    );
-    let web: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let (_web, _web_dir, web) = crate::reference::empty_graphite_web();
 
     let (status, version) = http_get(web, "/version");
     assert_eq!(status, 200);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::reference::{Running, free_ports, http_get, http_request};
+use crate::reference::{http_get, http_request};
 use crate::util::{Server, enc, eventually, now};
 
 fn post(addr: SocketAddr, path: &str, form: &str) -> (u16, String) {
@@ -150,16 +150,7 @@ fn strip_ids(text: &str) -> String {
 #[test]
 fn tags_api_answers_like_graphite_web() {
     let server = Server::start(&[]);
-    let web_dir = tempfile::tempdir().unwrap();
-    let whisper = web_dir.path().join("whisper");
-    std::fs::create_dir_all(&whisper).unwrap();
-    let port = free_ports(1)[0].to_string();
-    let _web = Running::start(
-        "graphite-web",
-        web_dir.path(),
-        &["--port", &port, "--whisper-dir", whisper.to_str().unwrap()],
-    );
-    let web: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let (_web, _web_dir, web) = crate::reference::empty_graphite_web();
     let ours = server.addr("http");
 
     let names = [
