@@ -105,7 +105,8 @@ fn same_numbers(a: &Value, b: &Value) -> bool {
 fn events_agree_with_graphite_web() {
     let server = Server::start(&[]);
     let ours = server.addr("http");
-    let (_web, _web_dir, web) = crate::reference::empty_graphite_web();
+    let graphite_web = crate::reference::empty_graphite_web();
+    let web = graphite_web.addr;
 
     let posts = [
         r#"{"what": "deploy 1", "tags": ["prod", "web"], "data": "v1", "when": 1700000000}"#,

@@ -197,7 +197,8 @@ fn param_shape(p: &Value) -> BTreeMap<&'static str, Value> {
 #[test]
 fn functions_match_graphite_web() {
     let server = Server::start(&[]);
-    let (_web, _web_dir, web) = crate::reference::empty_graphite_web();
+    let graphite_web = crate::reference::empty_graphite_web();
+    let web = graphite_web.addr;
 
     let (status, version) = http_get(web, "/version");
     assert_eq!(status, 200);

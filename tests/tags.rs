@@ -150,7 +150,8 @@ fn strip_ids(text: &str) -> String {
 #[test]
 fn tags_api_answers_like_graphite_web() {
     let server = Server::start(&[]);
-    let (_web, _web_dir, web) = crate::reference::empty_graphite_web();
+    let graphite_web = crate::reference::empty_graphite_web();
+    let web = graphite_web.addr;
     let ours = server.addr("http");
 
     let names = [

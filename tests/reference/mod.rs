@@ -126,18 +126,28 @@ pub fn send_tcp(port: u16, bytes: &[u8]) {
 }
 
 /// A graphite-web with an empty whisper directory of its own (for the endpoints that do not
-/// read series: tags, events, functions), on a free port; stopped when the first value is
-/// dropped (keep the temporary directory alive as long).
-pub fn empty_graphite_web() -> (Running, tempfile::TempDir, SocketAddr) {
-    let web_dir = tempfile::tempdir().unwrap();
-    let whisper = web_dir.path().join("whisper");
+/// read series: tags, events, functions), on a free port.
+pub struct EmptyGraphiteWeb {
+    // Fields drop in order: stop the server while its directory (and state file) exists.
+    _running: Running,
+    _dir: tempfile::TempDir,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+pub fn empty_graphite_web() -> EmptyGraphiteWeb {
+    let dir = tempfile::tempdir().unwrap();
+    let whisper = dir.path().join("whisper");
     std::fs::create_dir_all(&whisper).unwrap();
     let port = free_ports(1)[0].to_string();
     let running = Running::start(
         "graphite-web",
-        web_dir.path(),
+        dir.path(),
         &["--port", &port, "--whisper-dir", whisper.to_str().unwrap()],
     );
-    let addr = format!("127.0.0.1:{port}").parse().unwrap();
-    (running, web_dir, addr)
+    EmptyGraphiteWeb {
+        _running: running,
+        _dir: dir,
+        addr: format!("127.0.0.1:{port}").parse().unwrap(),
+    }
 }
