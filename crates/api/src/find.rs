@@ -20,7 +20,7 @@ use charcoal_query::{Node, SourceError, parse_at_time, time_zone};
 use serde_json::{Map, Value, json};
 
 use crate::params::Params;
-use crate::pyjson::dumps;
+use crate::pyjson::{dumps, push_str};
 use crate::{AppState, bad_request, form_body, server_error};
 
 fn source_error(e: SourceError) -> Response {
@@ -34,12 +34,22 @@ fn source_error(e: SourceError) -> Response {
 /// A JSON answer as graphite-web's `json_response_for` writes it: `ensure_ascii` only when
 /// the client accepts exactly `application/json`, `jsonp` wrapping, no-cache headers.
 fn json_response(headers: &HeaderMap, params: &Params, data: &Value, no_cache: bool) -> Response {
+    json_text_response(headers, params, |ascii| dumps(data, ascii), no_cache)
+}
+
+/// [`json_response`] for answers written straight to text: `render(ensure_ascii)`.
+fn json_text_response(
+    headers: &HeaderMap,
+    params: &Params,
+    render: impl FnOnce(bool) -> String,
+    no_cache: bool,
+) -> Response {
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
     let ensure_ascii = accept == "application/json";
-    let mut text = dumps(data, ensure_ascii);
+    let mut text = render(ensure_ascii);
     let mut content_type = "application/json".to_owned();
     if let Some(cb) = params.get("jsonp").filter(|cb| !cb.is_empty()) {
         text = format!("{cb}({text})");
@@ -103,6 +113,14 @@ pub async fn find(
     body: Bytes,
 ) -> Response {
     let params = Params::parse(uri.query(), form_body(&headers, &body));
+    // Plain finds are answered from the in-memory index: no file is touched, so they run
+    // here rather than paying a hand-off to the blocking pool. Tagged names (a file
+    // lookup) and the formats that report file intervals go to the pool.
+    let touches_files = params.get("query").is_some_and(|q| q.contains(';'))
+        || matches!(params.get("format"), Some("json" | "pickle" | "msgpack"));
+    if !touches_files {
+        return find_blocking(&state, &headers, &params);
+    }
     match tokio::task::spawn_blocking(move || find_blocking(&state, &headers, &params)).await {
         Ok(r) => r,
         Err(e) => server_error(format!("find task failed: {e}")),
@@ -181,9 +199,17 @@ fn find_blocking(state: &AppState, headers: &HeaderMap, params: &Params) -> Resp
     if leaves_only {
         matches.retain(|n| n.is_leaf);
     }
-    matches.sort_by(|a, b| node_name(a).cmp(node_name(b)));
+    // Stable: equal names keep the index's path order.
+    matches.sort_by_cached_key(|n| node_name(n).to_owned());
     let data = match format.as_str() {
-        "treejson" => tree_json(&matches, &base_path, wildcards),
+        "treejson" => {
+            return json_text_response(
+                headers,
+                params,
+                |ascii| tree_json(&matches, &base_path, wildcards, ascii),
+                true,
+            );
+        }
         "completer" => {
             let mut results: Vec<Value> = matches
                 .iter()
@@ -341,37 +367,51 @@ fn node_name(n: &Node) -> &str {
 }
 
 /// graphite-web's `tree_json`: an optional `*` entry, then branches, then leaves, each name
-/// once.
-fn tree_json(nodes: &[Node], base_path: &str, wildcards: bool) -> Value {
-    let branch = |text: &str, id: String| json!({"text": text, "id": id, "allowChildren": 1, "expandable": 1, "leaf": 0});
-    let leaf = |text: &str, id: String| json!({"text": text, "id": id, "allowChildren": 0, "expandable": 0, "leaf": 1});
-    let mut results = Vec::new();
-    if nodes.len() > 1 && wildcards {
-        let id = format!("{base_path}*");
-        results.push(if nodes.iter().any(|n| !n.is_leaf) {
-            branch("*", id)
+/// once; written straight to JSON text (the most frequent find: Grafana's metric tree).
+fn tree_json(nodes: &[Node], base_path: &str, wildcards: bool, ascii: bool) -> String {
+    let mut out = String::with_capacity(64 + nodes.len() * (96 + base_path.len()));
+    let mut first = true;
+    let mut item = |out: &mut String, text: &str, name: &str, leaf: bool| {
+        out.push_str(if first {
+            "{\"text\": "
         } else {
-            leaf("*", id)
+            ", {\"text\": "
         });
+        first = false;
+        push_str(out, text, ascii);
+        out.push_str(", \"id\": ");
+        let mut id = String::with_capacity(base_path.len() + name.len());
+        id.push_str(base_path);
+        id.push_str(name);
+        push_str(out, &id, ascii);
+        out.push_str(if leaf {
+            ", \"allowChildren\": 0, \"expandable\": 0, \"leaf\": 1}"
+        } else {
+            ", \"allowChildren\": 1, \"expandable\": 1, \"leaf\": 0}"
+        });
+    };
+    out.push('[');
+    if nodes.len() > 1 && wildcards {
+        item(&mut out, "*", "*", !nodes.iter().any(|n| !n.is_leaf));
     }
     let mut seen = std::collections::HashSet::new();
-    let (mut branches, mut leaves) = (Vec::new(), Vec::new());
+    let mut leaves = Vec::new();
     for n in nodes {
         let name = node_name(n);
         if !seen.insert(name) {
             continue;
         }
-        let text = unquote_plus(name);
-        let id = format!("{base_path}{name}");
         if n.is_leaf {
-            leaves.push(leaf(&text, id));
+            leaves.push(name);
         } else {
-            branches.push(branch(&text, id));
+            item(&mut out, &unquote_plus(name), name, false);
         }
     }
-    results.extend(branches);
-    results.extend(leaves);
-    Value::Array(results)
+    for name in leaves {
+        item(&mut out, &unquote_plus(name), name, true);
+    }
+    out.push(']');
+    out
 }
 
 /// The `/metrics/expand` handler.
