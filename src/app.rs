@@ -89,7 +89,12 @@ impl Sink for CacheSink {
             .as_ref()
             .map(|f| f.read().unwrap_or_else(|p| p.into_inner()))
             .filter(|f| !f.is_empty());
-        let mut logged = Vec::new();
+        // About 40 bytes a point (name, timestamp, value), allocated once per batch.
+        let mut logged = Vec::with_capacity(if self.wal.is_some() {
+            points.len() * 40
+        } else {
+            0
+        });
         let mut logged_points = 0;
         for p in points.drain(..) {
             if let Some(f) = &filters {

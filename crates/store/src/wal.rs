@@ -44,6 +44,8 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 
 const MAGIC: &[u8; 8] = b"CHWAL001";
 const SUFFIX: &str = ".wal";
+/// The most bytes gathered from the queue for one `write`.
+const WRITE_CHUNK: usize = 4 << 20;
 
 /// Settings.
 #[derive(Debug, Clone)]
@@ -243,6 +245,7 @@ impl Wal {
             unsynced: false,
             opened: Instant::now(),
             next_seq: 1,
+            record: Vec::new(),
         };
         writer.next_seq = writer.segments.back().map_or(1, |s| s.seq + 1);
         writer.open_segment()?;
@@ -301,6 +304,8 @@ struct Writer {
     opened: Instant,
     /// The next segment's sequence number (never reused, even after deletions).
     next_seq: u64,
+    /// Records being written (kept to reuse its allocation).
+    record: Vec<u8>,
 }
 
 impl Writer {
@@ -347,38 +352,50 @@ impl Writer {
         Ok(())
     }
 
-    fn write(&mut self, batch: &[u8], points: u64) {
+    /// Appends `batches` as records with one `write` (what arrived while the previous
+    /// write ran: group commit of writes as well as syncs).
+    fn write(&mut self, batches: &[Batch]) {
         if self.file.is_none() {
-            self.stats.skipped_batches.fetch_add(1, Ordering::Relaxed);
+            self.stats
+                .skipped_batches
+                .fetch_add(batches.len() as u64, Ordering::Relaxed);
             return;
         }
-        if self.total_bytes() + batch.len() as u64 + 8 > self.config.max_bytes {
+        let size: usize = batches.iter().map(|(b, _)| b.len() + 8).sum();
+        if self.total_bytes() + size as u64 > self.config.max_bytes {
             // Full: stop here rather than at the next tick, so the log never passes its
             // limit.
             self.file = None;
-            self.stats.skipped_batches.fetch_add(1, Ordering::Relaxed);
+            self.stats
+                .skipped_batches
+                .fetch_add(batches.len() as u64, Ordering::Relaxed);
             self.set_problem(Some(format!(
                 "write-ahead log full ({} bytes, limit --wal-max-size)",
                 self.total_bytes()
             )));
             return;
         }
-        let mut record = Vec::with_capacity(batch.len() + 8);
-        record.extend_from_slice(&(batch.len() as u32).to_le_bytes());
-        record.extend_from_slice(&crc32fast::hash(batch).to_le_bytes());
-        record.extend_from_slice(batch);
+        self.record.clear();
+        for (batch, _) in batches {
+            self.record
+                .extend_from_slice(&(batch.len() as u32).to_le_bytes());
+            self.record
+                .extend_from_slice(&crc32fast::hash(batch).to_le_bytes());
+            self.record.extend_from_slice(batch);
+        }
         let Some(file) = self.file.as_mut() else {
             return;
         };
-        match file.write_all(&record) {
+        match file.write_all(&self.record) {
             Ok(()) => {
                 if let Some(s) = self.segments.back_mut() {
-                    s.bytes += record.len() as u64;
+                    s.bytes += size as u64;
                 }
                 self.unsynced = true;
                 self.stats
                     .appended_bytes
-                    .fetch_add(record.len() as u64, Ordering::Relaxed);
+                    .fetch_add(size as u64, Ordering::Relaxed);
+                let points: u64 = batches.iter().map(|(_, n)| n).sum();
                 self.stats
                     .logged_points
                     .fetch_add(points, Ordering::Relaxed);
@@ -387,7 +404,9 @@ impl Writer {
                 // The segment may end in a torn record; replay stops there, so nothing
                 // more goes into it.
                 self.file = None;
-                self.stats.skipped_batches.fetch_add(1, Ordering::Relaxed);
+                self.stats
+                    .skipped_batches
+                    .fetch_add(batches.len() as u64, Ordering::Relaxed);
                 tracing::error!(
                     "write-ahead log: cannot append: {e}; points are not crash-safe until it recovers"
                 );
@@ -472,9 +491,21 @@ impl Writer {
     fn run(mut self, rx: Receiver<Batch>) {
         let interval = self.config.sync_interval.max(Duration::from_millis(1));
         let mut next = Instant::now() + interval;
+        let mut pending: Vec<Batch> = Vec::new();
         loop {
             match rx.recv_timeout(next.saturating_duration_since(Instant::now())) {
-                Ok((batch, points)) => self.write(&batch, points),
+                Ok(batch) => {
+                    pending.push(batch);
+                    let mut bytes = pending[0].0.len();
+                    while bytes < WRITE_CHUNK
+                        && let Ok(more) = rx.try_recv()
+                    {
+                        bytes += more.0.len();
+                        pending.push(more);
+                    }
+                    self.write(&pending);
+                    pending.clear();
+                }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
