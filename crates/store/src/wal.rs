@@ -13,9 +13,10 @@
 //!
 //! # Group commit
 //! Receivers encode a batch and hand it to the log's thread over a bounded channel (a full
-//! channel blocks the receiver: back-pressure, not loss). The thread `write`s each batch at
-//! once (so a killed process loses nothing written: it is in the kernel's page cache) and
-//! `fdatasync`s at most every `sync_interval` (so a power loss loses at most that much).
+//! channel blocks the receiver: back-pressure, not loss). The thread `write`s what is queued
+//! at once, in one call (so a killed process loses nothing written: it is in the kernel's
+//! page cache), and a second thread `fdatasync`s the open segment every `sync_interval` (so
+//! a power loss loses at most that much) without ever holding up the appends.
 //!
 //! # Truncation
 //! Segments are deleted, not truncated: the thread starts a new segment every
@@ -236,13 +237,22 @@ impl Wal {
         }
         let stats = Arc::new(WalStats::default());
         let (tx, rx) = bounded::<Batch>(4096);
+        let sync_target: SyncTarget = Arc::default();
+        let sync_stop = Arc::new(AtomicBool::new(false));
+        let interval = config.sync_interval.max(Duration::from_millis(1));
+        let sync_thread = {
+            let (target, stats, stop) = (sync_target.clone(), stats.clone(), sync_stop.clone());
+            std::thread::Builder::new()
+                .name("wal-sync".into())
+                .spawn(move || sync_loop(target, stats, interval, stop))?
+        };
         let mut writer = Writer {
+            sync_target,
             config,
             cache,
             stats: stats.clone(),
             segments,
             file: None,
-            unsynced: false,
             opened: Instant::now(),
             next_seq: 1,
             record: Vec::new(),
@@ -251,7 +261,12 @@ impl Wal {
         writer.open_segment()?;
         let thread = std::thread::Builder::new()
             .name("wal".into())
-            .spawn(move || writer.run(rx))?;
+            .spawn(move || {
+                writer.run(rx);
+                sync_stop.store(true, Ordering::Relaxed);
+                sync_thread.thread().unpark();
+                let _ = sync_thread.join();
+            })?;
         Ok(Wal {
             tx: std::sync::RwLock::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
@@ -293,14 +308,39 @@ impl Drop for Wal {
     }
 }
 
+/// The open segment as the sync thread sees it: a second handle to the same file.
+type SyncTarget = Arc<Mutex<Option<File>>>;
+
+/// Syncs the open segment every `interval` until `stop`. On its own thread so that a slow
+/// `fdatasync` (tens of megabytes under load) never stalls appending: appends go on into
+/// the page cache, which is all a killed process needs; the sync bounds a power loss.
+fn sync_loop(target: SyncTarget, stats: Arc<WalStats>, interval: Duration, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::park_timeout(interval);
+        let file = target.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(f) = file.as_ref() {
+            match f.sync_data() {
+                Ok(()) => {
+                    stats.syncs.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    tracing::error!("write-ahead log: sync failed: {e}");
+                    *stats.problem.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some(format!("write-ahead log cannot sync: {e}"));
+                }
+            }
+        }
+    }
+}
+
 struct Writer {
+    sync_target: SyncTarget,
     config: WalConfig,
     cache: Arc<Cache>,
     stats: Arc<WalStats>,
     segments: VecDeque<Segment>,
     /// The open segment (the last of `segments`), if appending.
     file: Option<File>,
-    unsynced: bool,
     opened: Instant,
     /// The next segment's sequence number (never reused, even after deletions).
     next_seq: u64,
@@ -345,9 +385,13 @@ impl Writer {
             path,
             bytes: MAGIC.len() as u64,
         });
+        // The closed segment gets its last sync here; the sync thread moves to the new one.
+        if let Some(old) = &self.file {
+            let _ = old.sync_data();
+        }
+        *self.sync_target.lock().unwrap_or_else(|p| p.into_inner()) = file.try_clone().ok();
         self.file = Some(file);
         self.opened = Instant::now();
-        self.unsynced = true;
         self.set_problem(None);
         Ok(())
     }
@@ -391,7 +435,6 @@ impl Writer {
                 if let Some(s) = self.segments.back_mut() {
                     s.bytes += size as u64;
                 }
-                self.unsynced = true;
                 self.stats
                     .appended_bytes
                     .fetch_add(size as u64, Ordering::Relaxed);
@@ -415,20 +458,9 @@ impl Writer {
         }
     }
 
-    /// The periodic work: sync, rotate, delete written segments, recover.
+    /// The periodic work: rotate, delete written segments, recover (syncing is the sync
+    /// thread's).
     fn tick(&mut self) {
-        if self.unsynced
-            && let Some(f) = &self.file
-        {
-            if let Err(e) = f.sync_data() {
-                tracing::error!("write-ahead log: sync failed: {e}");
-                self.file = None;
-                self.set_problem(Some(format!("write-ahead log cannot sync: {e}")));
-            } else {
-                self.stats.syncs.fetch_add(1, Ordering::Relaxed);
-            }
-            self.unsynced = false;
-        }
         self.delete_written();
         // Room for at least a few batches again before appending resumes.
         let full = self.total_bytes() + (64 << 10) >= self.config.max_bytes;
