@@ -1,5 +1,5 @@
-//! A full disk: writes fail, nothing is lost, `/ready` says why, and everything is written
-//! once space returns.
+//! A full disk, then a read-only one: writes fail, nothing is lost, `/ready` says why, and
+//! everything is written once space (or write access) returns.
 //!
 //! The storage directory is a 512 KiB tmpfs (room for about five `1s:2h` whisper files and
 //! little log). Forty metrics arrive; most files cannot be created and the write-ahead log
@@ -126,5 +126,45 @@ fn a_full_disk_loses_nothing_and_recovers() {
         (server.http_get("/ready").0 == 200).then_some(())
     })
     .expect("ready again");
+
+    // The whisper tree turns read-only (as ext4 does after errors; here a read-only bind
+    // mount over it, since the log keeps a file of the tmpfs open for writing): the same
+    // story.
+    let whisper_dir = storage.join("whisper");
+    let mount = |args: &[&str]| {
+        let ok = Command::new("mount")
+            .args(args)
+            .arg(&whisper_dir)
+            .arg(&whisper_dir)
+            .status();
+        assert!(ok.unwrap().success(), "mount {args:?}");
+    };
+    mount(&["--bind"]);
+    let bound = Mounted(whisper_dir.clone());
+    let ro = Command::new("mount")
+        .args(["-o", "remount,bind,ro"])
+        .arg(&whisper_dir)
+        .status()
+        .unwrap();
+    assert!(ro.success());
+    let later = t + 20;
+    server.send_lines(format!("full.m00 77 {later}\nfull.new 78 {later}\n").as_bytes());
+    eventually(Duration::from_secs(30), || {
+        let (status, body) = server.http_get("/ready");
+        (status == 503 && body.contains("whisper write failed")).then_some(())
+    })
+    .expect("/ready reports the read-only filesystem");
+    drop(bound);
+    let again = [
+        storage.join("whisper/full/m00.wsp"),
+        storage.join("whisper/full/new.wsp"),
+    ];
+    eventually(Duration::from_secs(60), || {
+        let got = whisper_points_many(&again);
+        (got[0].as_ref().is_some_and(|p| p.contains(&(later, 77.0)))
+            && got[1].as_ref() == Some(&vec![(later, 78.0)]))
+        .then_some(())
+    })
+    .expect("written once the filesystem is writable again");
     assert!(server.terminate().success());
 }

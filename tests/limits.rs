@@ -156,3 +156,35 @@ fn slow_http_clients_cannot_hold_the_server() {
         assert!(text.is_empty() || text.contains("408"), "{text}");
     }
 }
+
+#[test]
+fn idle_carbon_connections_are_closed_and_the_limit_holds() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let server = Server::start(&["--max-connections", "2", "--idle-timeout", "1"]);
+    let line = server.addr("line");
+    // Two silent clients take both slots (slowloris on the carbon port).
+    let mut idle: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(line).unwrap()).collect();
+    // A third client's points still arrive, once the idle ones are cut.
+    let t = crate::util::now();
+    let mut third = TcpStream::connect(line).unwrap();
+    third
+        .write_all(format!("after.idle 9 {t}\n").as_bytes())
+        .unwrap();
+    drop(third);
+    let file = server.file("after.idle");
+    eventually(Duration::from_secs(30), || {
+        (file.exists()
+            && crate::util::whisper_points(&file)
+                .iter()
+                .any(|p| p.1 == 9.0))
+        .then_some(())
+    })
+    .expect("the third client was served");
+    for s in &mut idle {
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf)
+            .expect("the server closes an idle carbon connection");
+    }
+}

@@ -269,6 +269,17 @@ fn render_limits_are_clear_client_errors() {
     assert!(body.contains("--max-series-per-request"), "{body}");
     let (status, _) = server.http_get("/render?target=lim.a&target=lim.b&format=json");
     assert_eq!(status, 200, "two series are within the limit");
+    // One day at 60 s is 1,440 values: over the points limit of a second server.
+    let small = Server::start(&["--max-points-per-request", "1000"]);
+    small.send_lines(format!("lim.p 1 {t}\n").as_bytes());
+    let body = eventually(Duration::from_secs(10), || {
+        let (status, body) = small.http_get("/render?target=lim.p&from=-1d&format=json");
+        (status == 400).then_some(body)
+    })
+    .expect("a day of values is over the limit");
+    assert!(body.contains("--max-points-per-request"), "{body}");
+    let (status, _) = small.http_get("/render?target=lim.p&from=-10h&format=json");
+    assert_eq!(status, 200, "600 values are within it");
 
     // A form body over --max-body-size is refused before it is read.
     let big = format!("target={}&format=json", "x".repeat(2000));

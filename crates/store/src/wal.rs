@@ -633,4 +633,33 @@ mod tests {
             "clean stop leaves nothing"
         );
     }
+
+    #[test]
+    fn the_log_never_passes_its_limit_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Arc::new(Cache::new(charcoal_cache::Config::default()));
+        let mut cfg = config(dir.path());
+        cfg.max_bytes = 64 << 10;
+        cfg.rotate_interval = Duration::from_secs(3600);
+        let wal = Wal::start(cfg, cache.clone()).unwrap();
+        let name = "x".repeat(100);
+        for i in 0..2000u32 {
+            cache.add(&name, i, 1.0);
+            wal.append(batch(&[(name.as_str(), i, 1.0)]), 1);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while wal.stats.problem().is_none() && Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        let problem = wal.stats.problem().expect("the limit is reported");
+        assert!(problem.contains("full"), "{problem}");
+        wal.stop();
+        let on_disk: u64 = segment_files(dir.path())
+            .unwrap()
+            .iter()
+            .map(|(_, p)| std::fs::metadata(p).unwrap().len())
+            .sum();
+        assert!(on_disk <= 64 << 10, "{on_disk} bytes on disk");
+        assert!(wal.stats.skipped_batches.load(Ordering::Relaxed) > 0);
+    }
 }
