@@ -15,7 +15,8 @@
 //! Handlers parse graphite-web's parameters ([`params`]), run the evaluation on the blocking
 //! pool (file reads), and format the answer byte for byte as graphite-web does
 //! ([`format`], [`pyjson`]). A request's mistake is a 400 whose text says what is wrong;
-//! only a storage failure is a 500.
+//! only a storage failure is a 500. [`serve`] runs the listener with a connection limit and
+//! a header timeout, which `axum::serve` lacks.
 //!
 //! With `ApiConfig::cors_origins` set, every answer carries CORS headers for those origins
 //! and preflight `OPTIONS` requests are answered, so Grafana's browser-access mode can call
