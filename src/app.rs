@@ -96,6 +96,7 @@ impl Sink for CacheSink {
             0
         });
         let mut logged_points = 0;
+        let mut new_names: Vec<String> = Vec::new();
         for p in points.drain(..) {
             if let Some(f) = &filters {
                 match f.check(p.name.as_str()) {
@@ -115,10 +116,7 @@ impl Sink for CacheSink {
                 }
             }
             if self.cache.add(p.name.as_str(), p.timestamp, p.value) {
-                let name = crate::source::index_name(&p.name);
-                if !self.index.contains(&name) {
-                    self.index.insert(&name);
-                }
+                new_names.push(crate::source::index_name(&p.name));
                 if p.name.is_tagged()
                     && let Err(e) = self.tags.add(&p.name)
                 {
@@ -129,6 +127,9 @@ impl Sink for CacheSink {
                 wal::encode_point(&mut logged, p.name.as_str(), p.timestamp, p.value);
                 logged_points += 1;
             }
+        }
+        if !new_names.is_empty() {
+            self.index.insert_many(new_names.iter().map(String::as_str));
         }
         if let Some(w) = &self.wal {
             w.append(logged, logged_points);

@@ -18,6 +18,10 @@ use charcoal_store::tags::TagIndex;
 /// The index name of a metric: its file's path under the whisper directory, dotted
 /// (`a.b.c`, or `_tagged.abc.def.<hash>` for a tagged series, as graphite-web lists it).
 pub(crate) fn index_name(name: &MetricName) -> String {
+    if !name.is_tagged() {
+        // A plain name's file is its dots turned into directories: the name itself.
+        return name.as_str().to_owned();
+    }
     let path = name.relative_path();
     let text = path.to_string_lossy();
     text.strip_suffix(".wsp")

@@ -3,7 +3,8 @@
 //!
 //! # Layout
 //! Metrics are spread over [`Cache::shards`] shards by a seeded hash of the
-//! name, each a mutex over a map from name to [`Entry`]. An entry holds the
+//! name, each a mutex over a hash table from name to [`Entry`] addressed with that same
+//! hash (the name is hashed once per operation). An entry holds the
 //! points not yet handed to a persister (`pending`) and the points a persister
 //! is writing right now (`in_flight`).
 //!
@@ -48,8 +49,8 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
-use foldhash::HashMap;
 use foldhash::fast::RandomState;
+use hashbrown::HashTable;
 
 pub use entry::{Entry, Point};
 pub use queue::{WriteQueue, WriteStrategy};
@@ -89,8 +90,10 @@ pub struct Popped {
 /// Generations that can hold live entries at once (the ring of counters).
 pub const GENERATIONS: u32 = 64;
 
-/// One shard: a map from metric name to its points.
-type Shard = Mutex<HashMap<Arc<str>, Entry>>;
+/// One shard: metric name → its points, in a table addressed with the hash that also
+/// chose the shard (one hash of the name per operation, not one per step).
+type Table = HashTable<(Arc<str>, Entry)>;
+type Shard = Mutex<Table>;
 
 /// The sharded write cache. Shared by reference (`Arc<Cache>`) between
 /// receivers, persisters and readers.
@@ -112,7 +115,7 @@ impl Cache {
     pub fn new(config: Config) -> Cache {
         let n = config.shards.max(1).next_power_of_two();
         Cache {
-            shards: (0..n).map(|_| Mutex::new(HashMap::default())).collect(),
+            shards: (0..n).map(|_| Mutex::new(HashTable::new())).collect(),
             hasher: RandomState::default(),
             size: AtomicUsize::new(0),
             max_points: config.max_points,
@@ -170,10 +173,21 @@ impl Cache {
 
     /// The shard a metric lives in.
     pub fn shard_of(&self, name: &str) -> usize {
-        (self.hasher.hash_one(name) as usize) & (self.shards.len() - 1)
+        self.shard_for(self.hash(name))
     }
 
-    fn lock(&self, shard: usize) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Entry>> {
+    fn hash(&self, name: &str) -> u64 {
+        self.hasher.hash_one(name)
+    }
+
+    /// The table uses the hash's low bits for the slot and its top 7 bits as a tag, so the
+    /// shard comes from bits in between: within a shard the table still sees well-spread
+    /// hashes.
+    fn shard_for(&self, hash: u64) -> usize {
+        ((hash >> 32) as usize) & (self.shards.len() - 1)
+    }
+
+    fn lock(&self, shard: usize) -> std::sync::MutexGuard<'_, Table> {
         // A panic while holding the lock leaves the map consistent (every
         // mutation is a single push or swap), so poisoning is ignored.
         self.shards[shard]
@@ -181,52 +195,49 @@ impl Cache {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Runs `f` on the entry for `name` (created if missing) under its shard's lock;
+    /// returns `f`'s result and whether the entry is new.
+    fn with_entry<R>(&self, name: &str, f: impl FnOnce(&mut Entry) -> R) -> (R, bool) {
+        let hash = self.hash(name);
+        let mut table = self.lock(self.shard_for(hash));
+        if let Some((_, entry)) = table.find_mut(hash, |(k, _)| **k == *name) {
+            return (f(entry), false);
+        }
+        let mut entry = self.new_entry();
+        let r = f(&mut entry);
+        table.insert_unique(hash, (Arc::from(name), entry), |(k, _)| self.hash(k));
+        (r, true)
+    }
+
     /// Accepts one point. Returns true when the metric was not in the cache
     /// before (a new entry).
     pub fn add(&self, name: &str, timestamp: u32, value: f64) -> bool {
-        let shard = self.shard_of(name);
-        let mut map = self.lock(shard);
-        let created = match map.get_mut(name) {
-            Some(entry) => {
-                entry.push(timestamp, value);
-                false
-            }
-            None => {
-                let mut entry = self.new_entry();
-                entry.push(timestamp, value);
-                map.insert(Arc::from(name), entry);
-                true
-            }
-        };
-        drop(map);
+        let ((), created) = self.with_entry(name, |e| e.push(timestamp, value));
         self.size.fetch_add(1, Ordering::Relaxed);
         created
     }
 
     /// Accepts many points of one metric.
     pub fn add_many(&self, name: &str, points: impl IntoIterator<Item = (u32, f64)>) {
-        let shard = self.shard_of(name);
-        let mut map = self.lock(shard);
-        if !map.contains_key(name) {
-            map.insert(Arc::from(name), self.new_entry());
-        }
-        let Some(entry) = map.get_mut(name) else {
-            return;
-        };
-        let before = entry.len();
-        for (t, v) in points {
-            entry.push(t, v);
-        }
-        let added = entry.len() - before;
-        drop(map);
+        let (added, _) = self.with_entry(name, |entry| {
+            let before = entry.len();
+            for (t, v) in points {
+                entry.push(t, v);
+            }
+            entry.len() - before
+        });
         self.size.fetch_add(added, Ordering::Relaxed);
     }
 
     /// Every point held for `name`, pending and in flight, oldest first, one
     /// per timestamp (the latest received wins).
     pub fn get(&self, name: &str) -> Vec<(i64, f64)> {
-        let map = self.lock(self.shard_of(name));
-        map.get(name).map(Entry::snapshot).unwrap_or_default()
+        let hash = self.hash(name);
+        let table = self.lock(self.shard_for(hash));
+        table
+            .find(hash, |(k, _)| **k == *name)
+            .map(|(_, e)| e.snapshot())
+            .unwrap_or_default()
     }
 
     /// Points held in total (pending and in flight, duplicates counted).
@@ -253,9 +264,10 @@ impl Cache {
     /// Takes the pending points of `name` for writing. None when it has no
     /// pending points, or a write of it is already in flight.
     pub fn pop(&self, name: &str) -> Option<Popped> {
-        let mut map = self.lock(self.shard_of(name));
-        let key = map.get_key_value(name)?.0.clone();
-        let entry = map.get_mut(name)?;
+        let hash = self.hash(name);
+        let mut table = self.lock(self.shard_for(hash));
+        let (key, entry) = table.find_mut(hash, |(k, _)| **k == *name)?;
+        let key = key.clone();
         let raw = entry.pending_len();
         let points = entry.start_write()?;
         Some(Popped {
@@ -268,12 +280,14 @@ impl Cache {
 
     /// The write of `popped` succeeded: its points leave the cache.
     pub fn confirm(&self, popped: Popped) {
-        let mut map = self.lock(self.shard_of(&popped.name));
-        if let Some(entry) = map.get_mut(&*popped.name) {
+        let hash = self.hash(&popped.name);
+        let mut table = self.lock(self.shard_for(hash));
+        if let Ok(mut occupied) = table.find_entry(hash, |(k, _)| *k == popped.name) {
+            let entry = &mut occupied.get_mut().1;
             entry.finish_write();
             let since = entry.since;
             if entry.is_empty() {
-                map.remove(&*popped.name);
+                occupied.remove();
                 self.count_live(since, -1);
             } else if since != popped.generation {
                 // What remains arrived after the pop.
@@ -282,15 +296,16 @@ impl Cache {
                 self.count_live(popped.generation, 1);
             }
         }
-        drop(map);
+        drop(table);
         self.size.fetch_sub(popped.raw, Ordering::Relaxed);
     }
 
     /// The write of `popped` failed: its points go back to pending, ahead of
     /// anything received since, and will be popped again.
     pub fn give_back(&self, popped: Popped) {
-        let mut map = self.lock(self.shard_of(&popped.name));
-        if let Some(entry) = map.get_mut(&*popped.name) {
+        let hash = self.hash(&popped.name);
+        let mut table = self.lock(self.shard_for(hash));
+        if let Some((_, entry)) = table.find_mut(hash, |(k, _)| *k == popped.name) {
             entry.abort_write();
         }
     }
@@ -300,9 +315,10 @@ impl Cache {
     pub fn pending_counts(&self, k: usize, n: usize) -> Vec<(Arc<str>, usize)> {
         let mut out = Vec::new();
         for s in (0..self.shards.len()).filter(|s| s % n.max(1) == k) {
-            let map = self.lock(s);
+            let table = self.lock(s);
             out.extend(
-                map.iter()
+                table
+                    .iter()
                     .filter(|(_, e)| e.pending_len() > 0 && !e.writing())
                     .map(|(name, e)| (name.clone(), e.pending_len())),
             );

@@ -79,17 +79,32 @@ impl MetricIndex {
         new
     }
 
+    /// Adds every name not indexed yet: one shared lock to find the missing ones (usually
+    /// none: most new cache entries are metrics seen before), one exclusive lock to add
+    /// them. Returns how many were new.
+    pub fn insert_many<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> usize {
+        let missing: Vec<&str> = {
+            let root = self.root.read().unwrap_or_else(|p| p.into_inner());
+            names
+                .into_iter()
+                .filter(|n| !contains_in(&root, n))
+                .collect()
+        };
+        if missing.is_empty() {
+            return 0;
+        }
+        let mut root = self.root.write().unwrap_or_else(|p| p.into_inner());
+        let added = missing
+            .into_iter()
+            .filter(|n| insert_into(&mut root, n))
+            .count();
+        self.leaves.fetch_add(added, Ordering::Relaxed);
+        added
+    }
+
     /// Whether `name` is an indexed metric.
     pub fn contains(&self, name: &str) -> bool {
-        let root = self.root.read().unwrap_or_else(|p| p.into_inner());
-        let mut node = &*root;
-        for part in name.split('.') {
-            match node.children.get(part) {
-                Some(n) => node = n,
-                None => return false,
-            }
-        }
-        node.leaf
+        contains_in(&self.root.read().unwrap_or_else(|p| p.into_inner()), name)
     }
 
     /// Number of metrics.
@@ -131,6 +146,17 @@ impl MetricIndex {
         out.sort();
         out
     }
+}
+
+fn contains_in(root: &Node, name: &str) -> bool {
+    let mut node = root;
+    for part in name.split('.') {
+        match node.children.get(part) {
+            Some(n) => node = n,
+            None => return false,
+        }
+    }
+    node.leaf
 }
 
 fn insert_into(root: &mut Node, name: &str) -> bool {
@@ -350,6 +376,17 @@ mod tests {
         }
         assert!(!idx.insert("a.b.c"));
         assert_eq!(idx.len(), 5);
+        assert_eq!(idx.insert_many(["a.b.c", "n.e.w", "n.e.w"]), 1);
+        assert!(idx.contains("n.e.w") && !idx.contains("n.e"));
+        assert_eq!(idx.len(), 6);
+        assert!(idx.insert_many(["n.e.w"]) == 0);
+        let idx = {
+            let fresh = MetricIndex::new();
+            for n in ["a.b.c", "a.b.d", "a.x.c", "a.b", "z.q"] {
+                fresh.insert(n);
+            }
+            fresh
+        };
         let f = |p: &str| idx.find(&PathPattern::new(p).unwrap(), 100).unwrap();
         assert_eq!(
             paths(&f("a.*")),
