@@ -277,8 +277,11 @@ fn exact_g_small_checked(out: &mut String, v: f64, precision: usize) -> Option<(
     let mask = (1u128 << k) - 1;
     let mut frac = u128::from(mantissa) & mask;
 
-    // Significant digits and the decimal exponent of the first one.
-    let mut store = [0u8; 48];
+    // Significant digits and the decimal exponent of the first one. With k <= 64 the
+    // fraction times 10^19 fits in u128, so digits come 19 at a time (whisper-dump's
+    // `%.35g` of everyday fractions: two multiplications instead of 35); longer fractions
+    // take one digit per multiplication.
+    let mut store = [0u8; 64];
     let mut n: usize;
     let mut exp10: i32;
     if int_part > 0 {
@@ -299,29 +302,68 @@ fn exact_g_small_checked(out: &mut String, v: f64, precision: usize) -> Option<(
         n = len;
         exp10 = len as i32 - 1;
     } else {
+        n = 0;
         exp10 = -1;
-        loop {
-            frac *= 10;
-            let d = (frac >> k) as u8;
-            frac &= mask;
-            if d != 0 {
-                store[0] = d;
-                n = 1;
-                break;
+    }
+    const CHUNK: u128 = 10_000_000_000_000_000_000; // 10^19
+    if k <= 64 {
+        // Digits beyond the precision are kept for rounding.
+        while n < precision + 1 {
+            let scaled = frac * CHUNK;
+            let mut chunk = (scaled >> k) as u64;
+            frac = scaled & mask;
+            let mut buf = [0u8; 19];
+            for d in buf.iter_mut().rev() {
+                *d = (chunk % 10) as u8;
+                chunk /= 10;
             }
-            exp10 -= 1;
+            let mut digits = &buf[..];
+            if n == 0 {
+                // Still before the first significant digit.
+                let zeros = digits.iter().take_while(|&&d| d == 0).count();
+                exp10 -= zeros as i32;
+                digits = &digits[zeros..];
+            }
+            store[n..n + digits.len()].copy_from_slice(digits);
+            n += digits.len();
+        }
+    } else {
+        if n == 0 {
+            loop {
+                frac *= 10;
+                let d = (frac >> k) as u8;
+                frac &= mask;
+                if d != 0 {
+                    store[0] = d;
+                    n = 1;
+                    break;
+                }
+                exp10 -= 1;
+            }
+        }
+        while n < precision {
+            frac *= 10;
+            store[n] = (frac >> k) as u8;
+            n += 1;
+            frac &= mask;
         }
     }
-    while n < precision {
-        frac *= 10;
-        store[n] = (frac >> k) as u8;
-        n += 1;
-        frac &= mask;
-    }
-    let digits = &mut store[..precision];
-    // Round on the exact remainder frac / 2^k.
-    let half = 1u128 << (k - 1);
-    let round_up = frac > half || (frac == half && digits.last().is_some_and(|d| d % 2 == 1));
+    // Round on what follows the precision: the extra digits, then the exact remainder
+    // frac / 2^k. Ties go to even.
+    let (digits, tail) = store[..n].split_at_mut(precision);
+    let round_up = match tail.split_first() {
+        Some((&first, rest)) => {
+            first > 5
+                || (first == 5
+                    && (rest.iter().any(|&d| d != 0)
+                        || frac != 0
+                        || digits.last().is_some_and(|d| d % 2 == 1)))
+        }
+        None => {
+            let half = 1u128 << (k - 1);
+            frac > half || (frac == half && digits.last().is_some_and(|d| d % 2 == 1))
+        }
+    };
     if round_up {
         let mut i = digits.len();
         loop {
@@ -341,6 +383,7 @@ fn exact_g_small_checked(out: &mut String, v: f64, precision: usize) -> Option<(
             }
         }
     }
+    let digits = &*digits;
     let start = out.len();
     if negative {
         out.push('-');
@@ -705,6 +748,21 @@ sys.stdout.write('\n'.join(out) + '\n')
         assert_eq!(percent_f(f64::NAN), "nan");
         assert_eq!(percent_f(2.5e-7), "0.000000");
         assert_eq!(list_repr(&[None]), "[None]");
+        // Exact binary ties round to even (the chunked expansion decides on its extra
+        // digits and remainder).
+        for (v, p, want) in [
+            (1.25, 2, "1.2"),
+            (0.125, 2, "0.12"),
+            (0.375, 2, "0.38"),
+            (2.5, 1, "2"),
+            (3.5, 1, "4"),
+            (0.0625, 1, "0.06"),
+            (1.0 / 3.0, 35, "0.33333333333333331482961625624739099"),
+            (1e-5 / 3.0, 35, "3.3333333333333337471823375891544217e-06"),
+            (123.456, 35, "123.4560000000000030695446184836328"),
+        ] {
+            assert_eq!(percent_g(v, p), want, "%.{p}g of {v:?}");
+        }
     }
 
     #[test]
