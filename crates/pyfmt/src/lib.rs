@@ -310,12 +310,18 @@ fn exact_g_small_checked(out: &mut String, v: f64, precision: usize) -> Option<(
         // Digits beyond the precision are kept for rounding.
         while n < precision + 1 {
             let scaled = frac * CHUNK;
-            let mut chunk = (scaled >> k) as u64;
+            let chunk = (scaled >> k) as u64;
             frac = scaled & mask;
+            // 19 digits as a 9-digit and a 10-digit half: 32-bit divisions.
             let mut buf = [0u8; 19];
-            for d in buf.iter_mut().rev() {
-                *d = (chunk % 10) as u8;
-                chunk /= 10;
+            let (mut hi, mut lo) = ((chunk / 10_000_000_000) as u32, chunk % 10_000_000_000);
+            for d in buf[9..].iter_mut().rev() {
+                *d = (lo % 10) as u8;
+                lo /= 10;
+            }
+            for d in buf[..9].iter_mut().rev() {
+                *d = (hi % 10) as u8;
+                hi /= 10;
             }
             let mut digits = &buf[..];
             if n == 0 {
@@ -384,6 +390,13 @@ fn exact_g_small_checked(out: &mut String, v: f64, precision: usize) -> Option<(
         }
     }
     let digits = &*digits;
+    // The digits as ASCII, written in one piece (pushing chars one by one costs more than
+    // computing them).
+    let mut ascii = [0u8; 64];
+    for (a, d) in ascii.iter_mut().zip(digits) {
+        *a = b'0' + d;
+    }
+    let text = std::str::from_utf8(&ascii[..digits.len()]).unwrap_or_default();
     let start = out.len();
     if negative {
         out.push('-');
@@ -395,19 +408,19 @@ fn exact_g_small_checked(out: &mut String, v: f64, precision: usize) -> Option<(
             for _ in 0..(-exp10 - 1) {
                 out.push('0');
             }
-            out.extend(digits.iter().map(|d| char::from(b'0' + d)));
+            out.push_str(text);
         } else {
             let point = (exp10 + 1) as usize;
-            out.extend(digits[..point].iter().map(|d| char::from(b'0' + d)));
+            out.push_str(&text[..point]);
             out.push('.');
-            out.extend(digits[point..].iter().map(|d| char::from(b'0' + d)));
+            out.push_str(&text[point..]);
         }
         let trimmed = start + strip_fraction_zeros(&out[start..]).len();
         out.truncate(trimmed);
     } else {
-        out.push(char::from(b'0' + digits[0]));
+        out.push_str(&text[..1]);
         out.push('.');
-        out.extend(digits[1..].iter().map(|d| char::from(b'0' + d)));
+        out.push_str(&text[1..]);
         let trimmed = start + strip_fraction_zeros(&out[start..]).len();
         out.truncate(trimmed);
         out.push_str(&exponent_suffix(exp10));
