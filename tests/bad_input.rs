@@ -68,6 +68,20 @@ fn bad_requests_are_4xx_and_lose_nothing() {
             (s, b, "a render regex that does not compile")
         },
         {
+            let (s, b) = server.http_get(&format!(
+                "/tags/findSeries?expr={}",
+                enc("name=~(a{1000}){1000}")
+            ));
+            (s, b, "a tag regex too complex to compile")
+        },
+        {
+            let (s, b) = server.http_get(&format!(
+                "/render?target={}&format=json",
+                enc("seriesByTag('env=~(x{1000}){1000}')")
+            ));
+            (s, b, "a seriesByTag regex too complex to compile")
+        },
+        {
             // The server answers 413 and closes before the upload ends: write what it
             // takes, then read the answer.
             use std::io::{Read, Write};
