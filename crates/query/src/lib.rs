@@ -3,8 +3,8 @@
 //! This crate is the query side of Charcoal's read path (DESIGN.md "One read"): the HTTP layer
 //! (`charcoal-api`) hands it the request's strings, and it answers with series. It is pure and
 //! synchronous: no I/O, no clocks (the caller passes `now`), no async. Storage is reached
-//! through a `Source` trait this crate will define (STYLE.md §7.3), so every stage can be tested
-//! with an in-memory fake.
+//! through the [`Source`] trait (STYLE.md §7.3), so every stage is tested with an in-memory
+//! fake ([`MemorySource`]).
 //!
 //! # Layout
 //!
@@ -14,11 +14,21 @@
 //! | [`ast`] | the tree: [`Expr`], [`Call`], [`Template`], byte [`Span`]s into the source, the normalized text (`Display`) | §5 |
 //! | [`template`] | `template(...)` substitution of `$name` paths: [`expand_templates`] | §3.1 (`template[name]=`), §5 |
 //! | [`time`] | the `from`/`until`/`now` grammar: [`parse_at_time`], [`parse_time_offset`], [`time_range`] | §3.2 |
+//! | [`series`] | [`Series`] (values with NaN for null, lazy `valuesPerPoint`) and [`Tags`] | §3.1 |
+//! | [`source`] | the [`Source`] trait (find, fetch, tags, events) and [`MemorySource`] | — |
+//! | [`eval`] | the evaluator: [`evaluate_targets`], [`Request`], [`Ctx`], [`Limits`] | §5 |
+//! | [`registry`] | function declarations ([`registry::FunctionDef`], [`registry::Param`]) and argument binding | §3.6, §5 |
+//! | [`functions`] | the function library, one module per graphite-web group | §5 |
+//! | [`aggfunc`] | aggregation and consolidation functions | §5 |
+//! | [`consolidate`] | `maxDataPoints` | §3.1 |
+//! | [`pyre`] | Python `re` semantics (`re.sub` templates) on the `regex` crate | §4 |
+//! | [`value`], [`error`] | evaluated arguments; [`EvalError`] | — |
 //!
 //! # Read path (this layer)
 //!
 //! `target` string → [`parse_target`] → [`Target`] (tree + source) → [`expand_templates`]
-//! (with the request's `template[name]=value` pairs) → evaluator (next layer).
+//! (with the request's `template[name]=value` pairs) → [`evaluate_targets`] (paths through
+//! the [`Source`], calls through the [`registry`]) → series → [`consolidate`] (json only).
 //! `from`/`until`/`now` strings + `tz` → [`time_range`] → epoch seconds.
 //!
 //! # Guarantees
