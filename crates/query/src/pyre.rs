@@ -7,8 +7,9 @@
 //! are refused with a message instead. Compiled size is bounded.
 //!
 //! Replacements follow Python's template syntax (`\1`, `\g<1>`, `\g<name>`, `\n`, `\\`),
-//! translated to the crate's `${1}` form, and [`Substitution::apply`] reproduces Python 3.7+'s treatment of
-//! empty matches (an empty match right after a non-empty one is replaced too).
+//! parsed once into text and group pieces (a `$` is plain text, unlike in the crate's own
+//! templates), and [`Substitution::apply`] reproduces Python 3.7+'s treatment of empty
+//! matches (an empty match right after a non-empty one is replaced too).
 
 use regex::Regex;
 
