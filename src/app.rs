@@ -96,7 +96,7 @@ impl Sink for CacheSink {
             0
         });
         let mut logged_points = 0;
-        let mut new_names: Vec<String> = Vec::new();
+        let mut new_names: Vec<MetricName> = Vec::new();
         for p in points.drain(..) {
             if let Some(f) = &filters {
                 match f.check(p.name.as_str()) {
@@ -115,21 +115,35 @@ impl Sink for CacheSink {
                     }
                 }
             }
-            if self.cache.add(p.name.as_str(), p.timestamp, p.value) {
-                new_names.push(crate::source::index_name(&p.name));
+            let created = self.cache.add(p.name.as_str(), p.timestamp, p.value);
+            if self.wal.is_some() {
+                wal::encode_point(&mut logged, p.name.as_str(), p.timestamp, p.value);
+                logged_points += 1;
+            }
+            if created {
                 if p.name.is_tagged()
                     && let Err(e) = self.tags.add(&p.name)
                 {
                     tracing::warn!(metric = %p.name, "cannot record the tagged name: {e}");
                 }
-            }
-            if self.wal.is_some() {
-                wal::encode_point(&mut logged, p.name.as_str(), p.timestamp, p.value);
-                logged_points += 1;
+                // The name moves here: no copy for the index.
+                new_names.push(p.name);
             }
         }
         if !new_names.is_empty() {
-            self.index.insert_many(new_names.iter().map(String::as_str));
+            // Plain names are their own index names; tagged ones are indexed by their file.
+            let tagged: Vec<String> = new_names
+                .iter()
+                .filter(|n| n.is_tagged())
+                .map(crate::source::index_name)
+                .collect();
+            self.index.insert_many(
+                new_names
+                    .iter()
+                    .filter(|n| !n.is_tagged())
+                    .map(MetricName::as_str)
+                    .chain(tagged.iter().map(String::as_str)),
+            );
         }
         if let Some(w) = &self.wal {
             w.append(logged, logged_points);

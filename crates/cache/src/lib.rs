@@ -92,7 +92,8 @@ pub const GENERATIONS: u32 = 64;
 
 /// One shard: metric name → its points, in a table addressed with the hash that also
 /// chose the shard (one hash of the name per operation, not one per step).
-type Table = HashTable<(Arc<str>, Entry)>;
+/// Each slot keeps its hash, so growing a table never hashes a name again.
+type Table = HashTable<(u64, Arc<str>, Entry)>;
 type Shard = Mutex<Table>;
 
 /// The sharded write cache. Shared by reference (`Arc<Cache>`) between
@@ -200,12 +201,12 @@ impl Cache {
     fn with_entry<R>(&self, name: &str, f: impl FnOnce(&mut Entry) -> R) -> (R, bool) {
         let hash = self.hash(name);
         let mut table = self.lock(self.shard_for(hash));
-        if let Some((_, entry)) = table.find_mut(hash, |(k, _)| **k == *name) {
+        if let Some((_, _, entry)) = table.find_mut(hash, |(_, k, _)| **k == *name) {
             return (f(entry), false);
         }
         let mut entry = self.new_entry();
         let r = f(&mut entry);
-        table.insert_unique(hash, (Arc::from(name), entry), |(k, _)| self.hash(k));
+        table.insert_unique(hash, (hash, Arc::from(name), entry), |(h, _, _)| *h);
         (r, true)
     }
 
@@ -235,8 +236,8 @@ impl Cache {
         let hash = self.hash(name);
         let table = self.lock(self.shard_for(hash));
         table
-            .find(hash, |(k, _)| **k == *name)
-            .map(|(_, e)| e.snapshot())
+            .find(hash, |(_, k, _)| **k == *name)
+            .map(|(_, _, e)| e.snapshot())
             .unwrap_or_default()
     }
 
@@ -266,7 +267,7 @@ impl Cache {
     pub fn pop(&self, name: &str) -> Option<Popped> {
         let hash = self.hash(name);
         let mut table = self.lock(self.shard_for(hash));
-        let (key, entry) = table.find_mut(hash, |(k, _)| **k == *name)?;
+        let (_, key, entry) = table.find_mut(hash, |(_, k, _)| **k == *name)?;
         let key = key.clone();
         let raw = entry.pending_len();
         let points = entry.start_write()?;
@@ -282,8 +283,8 @@ impl Cache {
     pub fn confirm(&self, popped: Popped) {
         let hash = self.hash(&popped.name);
         let mut table = self.lock(self.shard_for(hash));
-        if let Ok(mut occupied) = table.find_entry(hash, |(k, _)| *k == popped.name) {
-            let entry = &mut occupied.get_mut().1;
+        if let Ok(mut occupied) = table.find_entry(hash, |(_, k, _)| *k == popped.name) {
+            let entry = &mut occupied.get_mut().2;
             entry.finish_write();
             let since = entry.since;
             if entry.is_empty() {
@@ -305,7 +306,7 @@ impl Cache {
     pub fn give_back(&self, popped: Popped) {
         let hash = self.hash(&popped.name);
         let mut table = self.lock(self.shard_for(hash));
-        if let Some((_, entry)) = table.find_mut(hash, |(k, _)| *k == popped.name) {
+        if let Some((_, _, entry)) = table.find_mut(hash, |(_, k, _)| *k == popped.name) {
             entry.abort_write();
         }
     }
@@ -319,8 +320,8 @@ impl Cache {
             out.extend(
                 table
                     .iter()
-                    .filter(|(_, e)| e.pending_len() > 0 && !e.writing())
-                    .map(|(name, e)| (name.clone(), e.pending_len())),
+                    .filter(|(_, _, e)| e.pending_len() > 0 && !e.writing())
+                    .map(|(_, name, e)| (name.clone(), e.pending_len())),
             );
         }
         out
