@@ -391,13 +391,14 @@ fn exact_g_small_checked(out: &mut String, v: f64, precision: usize) -> Option<(
     }
     let digits = &*digits;
     // The digits as ASCII, written in one piece (pushing chars one by one costs more than
-    // computing them).
+    // computing them); trailing zeros after the point are dropped here, on the digits,
+    // rather than by scanning the output.
     let mut ascii = [0u8; 64];
     for (a, d) in ascii.iter_mut().zip(digits) {
         *a = b'0' + d;
     }
     let text = std::str::from_utf8(&ascii[..digits.len()]).unwrap_or_default();
-    let start = out.len();
+    let significant = digits.iter().rposition(|&d| d != 0).map_or(1, |i| i + 1);
     if negative {
         out.push('-');
     }
@@ -408,21 +409,21 @@ fn exact_g_small_checked(out: &mut String, v: f64, precision: usize) -> Option<(
             for _ in 0..(-exp10 - 1) {
                 out.push('0');
             }
-            out.push_str(text);
+            out.push_str(&text[..significant]);
         } else {
             let point = (exp10 + 1) as usize;
             out.push_str(&text[..point]);
-            out.push('.');
-            out.push_str(&text[point..]);
+            if significant > point {
+                out.push('.');
+                out.push_str(&text[point..significant]);
+            }
         }
-        let trimmed = start + strip_fraction_zeros(&out[start..]).len();
-        out.truncate(trimmed);
     } else {
         out.push_str(&text[..1]);
-        out.push('.');
-        out.push_str(&text[1..]);
-        let trimmed = start + strip_fraction_zeros(&out[start..]).len();
-        out.truncate(trimmed);
+        if significant > 1 {
+            out.push('.');
+            out.push_str(&text[1..significant]);
+        }
         out.push_str(&exponent_suffix(exp10));
     }
     Some(())
