@@ -12,16 +12,21 @@
 //! a directory share a name, which graphite-web reports as two nodes. Hidden entries
 //! (leading `.`) are skipped, as graphite-web skips them.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use charcoal_protocol::glob::{NodePattern, PathPattern};
 
+/// Children by name. A hash map, not a sorted one: a name's membership is checked for
+/// every new cache entry (in steady state, every point of a metric written once a
+/// minute), and a hash lookup costs one short hash where a B-tree of 1,000 siblings
+/// costs ten string comparisons. Finds sort their answer anyway.
+type Children = hashbrown::HashMap<Box<str>, Node, foldhash::fast::RandomState>;
+
 #[derive(Debug, Default)]
 struct Node {
-    children: BTreeMap<Box<str>, Node>,
+    children: Children,
     leaf: bool,
 }
 
@@ -162,7 +167,11 @@ fn contains_in(root: &Node, name: &str) -> bool {
 fn insert_into(root: &mut Node, name: &str) -> bool {
     let mut node = root;
     for part in name.split('.') {
-        node = node.children.entry(part.into()).or_default();
+        // Looked up by `&str` first: only a node that is really new allocates its name.
+        if !node.children.contains_key(part) {
+            node.children.insert(part.into(), Node::default());
+        }
+        node = node.children.get_mut(part).expect("just inserted");
     }
     !std::mem::replace(&mut node.leaf, true)
 }
