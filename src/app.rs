@@ -84,42 +84,45 @@ struct CacheSink {
 
 impl Sink for CacheSink {
     fn accept(&self, points: &mut Vec<Point>) {
-        let filters = self
+        if let Some(f) = self
             .filters
             .as_ref()
             .map(|f| f.read().unwrap_or_else(|p| p.into_inner()))
-            .filter(|f| !f.is_empty());
-        // About 40 bytes a point (name, timestamp, value), allocated once per batch.
-        let mut logged = Vec::with_capacity(if self.wal.is_some() {
-            points.len() * 40
-        } else {
-            0
-        });
-        let mut logged_points = 0;
-        let mut new_names: Vec<MetricName> = Vec::new();
-        for p in points.drain(..) {
-            if let Some(f) = &filters {
-                match f.check(p.name.as_str()) {
-                    Verdict::Accept => {}
-                    Verdict::Blacklisted => {
-                        self.counters
-                            .blacklist_matches
-                            .fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                    Verdict::NotWhitelisted => {
-                        self.counters
-                            .whitelist_rejects
-                            .fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
+            .filter(|f| !f.is_empty())
+        {
+            points.retain(|p| match f.check(p.name.as_str()) {
+                Verdict::Accept => true,
+                Verdict::Blacklisted => {
+                    self.counters
+                        .blacklist_matches
+                        .fetch_add(1, Ordering::Relaxed);
+                    false
                 }
-            }
-            let created = self.cache.add(p.name.as_str(), p.timestamp, p.value);
-            if self.wal.is_some() {
+                Verdict::NotWhitelisted => {
+                    self.counters
+                        .whitelist_rejects
+                        .fetch_add(1, Ordering::Relaxed);
+                    false
+                }
+            });
+        }
+        let mut created = Vec::new();
+        self.cache.add_batch(
+            points,
+            |p| (p.name.as_str(), p.timestamp, p.value),
+            &mut created,
+        );
+        // About 40 bytes a point (name, timestamp, value), allocated once per batch.
+        let mut logged = Vec::new();
+        if self.wal.is_some() {
+            logged.reserve(points.len() * 40);
+            for p in points.iter() {
                 wal::encode_point(&mut logged, p.name.as_str(), p.timestamp, p.value);
-                logged_points += 1;
             }
+        }
+        let logged_points = points.len() as u64;
+        let mut new_names: Vec<MetricName> = Vec::new();
+        for (p, created) in points.drain(..).zip(created) {
             if created {
                 if p.name.is_tagged()
                     && let Err(e) = self.tags.add(&p.name)

@@ -222,3 +222,41 @@ fn a_generation_slot_is_not_reused_while_live() {
     c.confirm(p);
     assert_eq!(c.advance_generation(), Some(GENERATIONS));
 }
+
+#[test]
+fn a_batch_is_the_same_as_adding_each_point_in_order() {
+    let one = cache();
+    let batched = cache();
+    // Metrics spread over every shard, repeated timestamps (the last received must win),
+    // and a metric already cached before the batch.
+    one.add("m.0", 1, -1.0);
+    batched.add("m.0", 1, -1.0);
+    let points: Vec<(String, u32, f64)> = (0..500u32)
+        .map(|i| (format!("m.{}", i % 37), i % 5, f64::from(i)))
+        .collect();
+    let mut want_created = Vec::new();
+    for (name, t, v) in &points {
+        want_created.push(one.add(name, *t, *v));
+    }
+    let mut created = vec![true; 3];
+    batched.add_batch(&points, |(n, t, v)| (n.as_str(), *t, *v), &mut created);
+    assert_eq!(created, want_created);
+    assert_eq!(created.iter().filter(|c| **c).count(), 36);
+    assert_eq!(batched.size(), one.size());
+    assert_eq!(batched.metrics(), 37);
+    for m in 0..37 {
+        let name = format!("m.{m}");
+        assert_eq!(batched.get(&name), one.get(&name), "{name}");
+    }
+    assert_eq!(batched.oldest_live_generation(), 0);
+    // Every entry the batch created was counted live once: writing them all empties
+    // the generation.
+    for m in 0..37 {
+        let popped = batched.pop(&format!("m.{m}")).unwrap();
+        batched.confirm(popped);
+    }
+    assert_eq!(batched.size(), 0);
+    assert_eq!(batched.oldest_live_generation(), 1);
+    batched.add_batch(&points[..0], |(n, t, v)| (n.as_str(), *t, *v), &mut created);
+    assert!(created.is_empty());
+}
