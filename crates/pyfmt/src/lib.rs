@@ -158,9 +158,9 @@ pub fn repr(v: f64) -> String {
 /// assert_eq!(percent_g(0.1, 20), "0.10000000000000000555");
 /// ```
 pub fn percent_g(v: f64, precision: usize) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_percent_g(&mut out, v, precision);
-    out
+    String::from_utf8(out).expect("%g writes only ASCII")
 }
 
 /// 10^i as f64 for i in 0..=38 (the bound of the whole-number shortcut).
@@ -174,29 +174,44 @@ const POW10: [f64; 39] = {
     t
 };
 
+/// "00" to "99": two digits per division when printing integers.
+const PAIRS: [[u8; 2]; 100] = {
+    let mut t = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    t
+};
+
 /// Appends the decimal digits of `v` (what `{v}` prints, without the
 /// formatting machinery: whisper-dump prints two integers per line).
-pub fn push_u64(out: &mut String, mut v: u64) {
+pub fn push_u64(out: &mut Vec<u8>, mut v: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+    while v >= 100 {
+        i -= 2;
+        digits[i..i + 2].copy_from_slice(&PAIRS[(v % 100) as usize]);
+        v /= 100;
     }
-    // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
+    if v >= 10 {
+        i -= 2;
+        digits[i..i + 2].copy_from_slice(&PAIRS[v as usize]);
+    } else {
+        i -= 1;
+        digits[i] = b'0' + v as u8;
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
-/// [`percent_g`] appended to `out` (no allocation on the common paths:
-/// whisper-dump formats half a million values per year of minutes).
-pub fn write_percent_g(out: &mut String, v: f64, precision: usize) {
-    use std::fmt::Write as _;
+/// [`percent_g`] appended to `out` as ASCII bytes (no allocation and no UTF-8
+/// checks on the common paths: whisper-dump formats half a million values per year of
+/// minutes).
+pub fn write_percent_g(out: &mut Vec<u8>, v: f64, precision: usize) {
+    use std::io::Write as _;
     if let Some(s) = non_finite(v) {
-        out.push_str(s);
+        out.extend_from_slice(s.as_bytes());
         return;
     }
     let precision = precision.max(1);
@@ -209,14 +224,14 @@ pub fn write_percent_g(out: &mut String, v: f64, precision: usize) {
     let whole = magnitude as u64;
     if magnitude < 1.8e19 && whole as f64 == magnitude && magnitude < POW10[precision.min(38)] {
         if v.is_sign_negative() {
-            out.push('-');
+            out.push(b'-');
         }
         push_u64(out, whole);
         return;
     }
     if v.fract() == 0.0 && precision <= 38 && magnitude < POW10[precision] {
         if v.is_sign_negative() {
-            out.push('-');
+            out.push(b'-');
         }
         let _ = write!(out, "{}", magnitude as u128);
         return;
@@ -224,7 +239,7 @@ pub fn write_percent_g(out: &mut String, v: f64, precision: usize) {
     if exact_g_small(out, v, precision) {
         return;
     }
-    out.push_str(&percent_g_general(v, precision));
+    out.extend_from_slice(percent_g_general(v, precision).as_bytes());
 }
 
 /// The general path of [`percent_g`], through Rust's exact `{:e}`.
@@ -249,16 +264,33 @@ fn percent_g_general(v: f64, precision: usize) -> String {
     }
 }
 
+/// Writes the last `buf.len()` decimal digits of `v` into `buf` as values 0 to 9 (not
+/// ASCII), two per division.
+fn two_digits_at_a_time(buf: &mut [u8], v: &mut u32) {
+    let mut i = buf.len();
+    while i >= 2 {
+        let pair = PAIRS[(*v % 100) as usize];
+        buf[i - 2] = pair[0] - b'0';
+        buf[i - 1] = pair[1] - b'0';
+        *v /= 100;
+        i -= 2;
+    }
+    if i == 1 {
+        buf[0] = (*v % 10) as u8;
+        *v /= 10;
+    }
+}
+
 /// `%.Pg` of a finite, non-integral `v` with `|v| < 2^64` whose binary
 /// fraction has at most 124 bits, computed exactly in `u128` (the value is
 /// `m / 2^k`: each decimal digit is one multiply by ten). None for anything
 /// else, which takes the general path. Ties round to even, as glibc does in
 /// the default rounding mode.
-fn exact_g_small(out: &mut String, v: f64, precision: usize) -> bool {
+fn exact_g_small(out: &mut Vec<u8>, v: f64, precision: usize) -> bool {
     exact_g_small_checked(out, v, precision).is_some()
 }
 
-fn exact_g_small_checked(out: &mut String, v: f64, precision: usize) -> Option<()> {
+fn exact_g_small_checked(out: &mut Vec<u8>, v: f64, precision: usize) -> Option<()> {
     if v == 0.0 || v.fract() == 0.0 || precision > 40 {
         return None;
     }
@@ -312,17 +344,15 @@ fn exact_g_small_checked(out: &mut String, v: f64, precision: usize) -> Option<(
             let scaled = frac * CHUNK;
             let chunk = (scaled >> k) as u64;
             frac = scaled & mask;
-            // 19 digits as a 9-digit and a 10-digit half: 32-bit divisions.
+            // 19 digits as a 9-digit and a 10-digit half (32-bit divisions), two digits
+            // per division.
             let mut buf = [0u8; 19];
-            let (mut hi, mut lo) = ((chunk / 10_000_000_000) as u32, chunk % 10_000_000_000);
-            for d in buf[9..].iter_mut().rev() {
-                *d = (lo % 10) as u8;
-                lo /= 10;
-            }
-            for d in buf[..9].iter_mut().rev() {
-                *d = (hi % 10) as u8;
-                hi /= 10;
-            }
+            let (hi, lo) = ((chunk / 10_000_000_000) as u32, chunk % 10_000_000_000);
+            let (mut lo_hi, mut lo_lo) = ((lo / 100_000) as u32, (lo % 100_000) as u32);
+            two_digits_at_a_time(&mut buf[14..], &mut lo_lo);
+            two_digits_at_a_time(&mut buf[9..14], &mut lo_hi);
+            let mut hi = hi;
+            two_digits_at_a_time(&mut buf[..9], &mut hi);
             let mut digits = &buf[..];
             if n == 0 {
                 // Still before the first significant digit.
@@ -390,41 +420,41 @@ fn exact_g_small_checked(out: &mut String, v: f64, precision: usize) -> Option<(
         }
     }
     let digits = &*digits;
-    // The digits as ASCII, written in one piece (pushing chars one by one costs more than
+    // The digits as ASCII, written in one piece (pushing bytes one by one costs more than
     // computing them); trailing zeros after the point are dropped here, on the digits,
     // rather than by scanning the output.
     let mut ascii = [0u8; 64];
     for (a, d) in ascii.iter_mut().zip(digits) {
         *a = b'0' + d;
     }
-    let text = std::str::from_utf8(&ascii[..digits.len()]).unwrap_or_default();
+    let text = &ascii[..digits.len()];
     let significant = digits.iter().rposition(|&d| d != 0).map_or(1, |i| i + 1);
     if negative {
-        out.push('-');
+        out.push(b'-');
     }
     let p = precision as i32;
     if (-4..p).contains(&exp10) {
         if exp10 < 0 {
-            out.push_str("0.");
+            out.extend_from_slice(b"0.");
             for _ in 0..(-exp10 - 1) {
-                out.push('0');
+                out.push(b'0');
             }
-            out.push_str(&text[..significant]);
+            out.extend_from_slice(&text[..significant]);
         } else {
             let point = (exp10 + 1) as usize;
-            out.push_str(&text[..point]);
+            out.extend_from_slice(&text[..point]);
             if significant > point {
-                out.push('.');
-                out.push_str(&text[point..significant]);
+                out.push(b'.');
+                out.extend_from_slice(&text[point..significant]);
             }
         }
     } else {
-        out.push_str(&text[..1]);
+        out.extend_from_slice(&text[..1]);
         if significant > 1 {
-            out.push('.');
-            out.push_str(&text[1..significant]);
+            out.push(b'.');
+            out.extend_from_slice(&text[1..significant]);
         }
-        out.push_str(&exponent_suffix(exp10));
+        out.extend_from_slice(exponent_suffix(exp10).as_bytes());
     }
     Some(())
 }

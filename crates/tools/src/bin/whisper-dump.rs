@@ -2,8 +2,9 @@
 //! physical slot order, as `whisper-dump.py`.
 //!
 //! Files can hold millions of points, so the data is streamed: each archive
-//! is read from a read-only memory map in chunks of whole points and every
-//! line goes straight to the buffered stdout; nothing holds a whole archive.
+//! is read from a read-only memory map in chunks of whole points, formatted on
+//! one thread per core, and written in order to the buffered stdout; nothing
+//! holds a whole archive.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -59,46 +60,112 @@ fn write_header(out: &mut Out, w: &Whisper) -> Result<()> {
     Ok(())
 }
 
-fn write_archive(
-    out: &mut Out,
+/// Formats points `first..first + n` of `archive` as the script's lines into `line`.
+fn format_chunk(
     w: &Whisper,
     archive: &ArchiveInfo,
     style: &TimeStyle,
-    buf: &mut [u8],
+    first: usize,
+    n: usize,
+    line: &mut Vec<u8>,
 ) -> Result<()> {
-    let total = archive.points as usize;
-    let mut index = 0;
-    while index < total {
-        let n = (total - index).min(CHUNK_POINTS);
-        let chunk = &mut buf[..n * POINT_SIZE];
-        w.read_at(
-            u64::from(archive.offset) + (index * POINT_SIZE) as u64,
-            chunk,
-        )?;
-        // One reused buffer per chunk of lines: a year of minutes is half a
-        // million lines.
-        let mut line = String::with_capacity(n * 48);
-        let mut value_text = String::with_capacity(48);
-        for point in chunk.chunks_exact(POINT_SIZE) {
-            let (timestamp, value) = decode_point(point);
-            push_u64(&mut line, index as u64);
-            line.push_str(": ");
-            match style {
-                TimeStyle::Unix => push_u64(&mut line, u64::from(timestamp)),
-                other => line.push_str(&other.format(i64::from(timestamp))),
-            }
-            line.push_str(", ");
-            // `%10.35g`: right-aligned in ten columns.
-            value_text.clear();
-            write_percent_g(&mut value_text, value, 35);
-            line.push_str(&"          "[..10 - value_text.len().min(10)]);
-            line.push_str(&value_text);
-            line.push('\n');
-            index += 1;
+    let mut raw = [0u8; CHUNK_POINTS * POINT_SIZE];
+    let raw = &mut raw[..n * POINT_SIZE];
+    w.read_at(u64::from(archive.offset) + (first * POINT_SIZE) as u64, raw)?;
+    line.clear();
+    // A line is at most 7 + 2 + 10 + 2 + 40 + 1 bytes with Unix times (a value's
+    // exact expansion can be longer, rarely): enough room for the whole chunk at once.
+    line.reserve(n * 64);
+    let mut value_text = Vec::with_capacity(64);
+    for (index, point) in (first..).zip(raw.chunks_exact(POINT_SIZE)) {
+        let (timestamp, value) = decode_point(point);
+        push_u64(line, index as u64);
+        line.extend_from_slice(b": ");
+        match style {
+            TimeStyle::Unix => push_u64(line, u64::from(timestamp)),
+            other => line.extend_from_slice(other.format(i64::from(timestamp)).as_bytes()),
         }
-        out.write_all(line.as_bytes())?;
+        line.extend_from_slice(b", ");
+        // `%10.35g`: right-aligned in ten columns.
+        value_text.clear();
+        write_percent_g(&mut value_text, value, 35);
+        line.extend_from_slice(&b"          "[..10 - value_text.len().min(10)]);
+        line.extend_from_slice(&value_text);
+        line.push(b'\n');
     }
     Ok(())
+}
+
+/// Writes every point of `archive`, in slot order. Printing a value exactly (`%.35g`)
+/// is most of the work, so chunks of points are formatted by `threads` threads, chunk
+/// `i` by thread `i % threads`, and written in order as they come back. Each thread
+/// runs at most two chunks ahead of the writer, so memory stays bounded whatever the
+/// file's size.
+fn write_archive(
+    out: &mut Out,
+    w: &Whisper,
+    path: &str,
+    archive: &ArchiveInfo,
+    style: &TimeStyle,
+    threads: usize,
+) -> Result<()> {
+    let total = archive.points as usize;
+    let chunks = total.div_ceil(CHUNK_POINTS);
+    let span = |c: usize| (c * CHUNK_POINTS, CHUNK_POINTS.min(total - c * CHUNK_POINTS));
+    if threads <= 1 || chunks <= 1 {
+        let mut line = Vec::new();
+        for c in 0..chunks {
+            let (first, n) = span(c);
+            format_chunk(w, archive, style, first, n, &mut line)?;
+            out.write_all(&line)?;
+        }
+        return Ok(());
+    }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|k| {
+                let (to_writer, from_worker) = std::sync::mpsc::sync_channel::<Result<Vec<u8>>>(2);
+                scope.spawn(move || {
+                    // A handle of its own: a `Whisper` is not shared between threads.
+                    let w = match open(path) {
+                        Ok(w) => w,
+                        Err(e) => {
+                            let _ = to_writer.send(Err(e.into()));
+                            return;
+                        }
+                    };
+                    for c in (k..chunks).step_by(threads) {
+                        let (first, n) = span(c);
+                        let mut line = Vec::new();
+                        let done = format_chunk(&w, archive, style, first, n, &mut line);
+                        // The writer hung up (an error downstream): stop quietly.
+                        if to_writer.send(done.map(|()| line)).is_err() {
+                            return;
+                        }
+                    }
+                });
+                from_worker
+            })
+            .collect();
+        for c in 0..chunks {
+            let line = workers[c % threads]
+                .recv()
+                .map_err(|_| anyhow::anyhow!("a formatting thread stopped early"))??;
+            out.write_all(&line)?;
+        }
+        Ok(())
+    })
+}
+
+fn open(path: &str) -> whisper_format::Result<Whisper> {
+    Whisper::open_with(
+        path.as_ref(),
+        OpenOptions {
+            write: false,
+            lock: false,
+            access: Access::Mmap,
+        },
+    )
 }
 
 fn body(out: &mut Out) -> Result<()> {
@@ -110,22 +177,15 @@ fn body(out: &mut Out) -> Result<()> {
     if !cli::exists(path) {
         return Err(cli::missing_file(path));
     }
-    let w = Whisper::open_with(
-        path.as_ref(),
-        OpenOptions {
-            write: false,
-            lock: false,
-            access: Access::Mmap,
-        },
-    )?;
+    let w = open(path)?;
     let style = TimeStyle::new(args.pretty, args.time_format.as_deref());
     write_header(out, &w)?;
-    let mut buf = vec![0u8; CHUNK_POINTS * POINT_SIZE];
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     for (i, archive) in w.header().archives.iter().enumerate() {
         // Python 3 prints no blank line after an archive's data: the
         // script's bare `print` is a no-op there.
         writeln!(out, "Archive {i} data:")?;
-        write_archive(out, &w, archive, &style, &mut buf)?;
+        write_archive(out, &w, path, archive, &style, threads)?;
     }
     Ok(())
 }
