@@ -40,9 +40,6 @@ pub struct Config {
     pub whisper_dir: PathBuf,
     /// Number of writer threads.
     pub threads: usize,
-    /// Added to the writer threads' nice value: receiving comes first when both want
-    /// the CPU (the cache holds what is not written yet).
-    pub nice: i32,
     /// `CACHE_WRITE_STRATEGY`.
     pub strategy: WriteStrategy,
     /// `MAX_UPDATES_PER_SECOND` (None: unlimited).
@@ -131,10 +128,7 @@ impl Persisters {
             handles.push(
                 std::thread::Builder::new()
                     .name(format!("persister-{k}"))
-                    .spawn(move || {
-                        lower_priority(shared.config.nice);
-                        Worker::new(shared, k, threads).run();
-                    })?,
+                    .spawn(move || Worker::new(shared, k, threads).run())?,
             );
         }
         Ok(Persisters {
@@ -156,20 +150,6 @@ impl Persisters {
             let _ = h.join();
         }
         cache.size()
-    }
-}
-
-/// Raises the calling thread's nice value by `by` (Linux gives each thread its own).
-/// A failure (a sandbox forbidding it) is logged and the thread runs as it is.
-fn lower_priority(by: i32) {
-    if by <= 0 {
-        return;
-    }
-    let tid = rustix::thread::gettid();
-    let result = rustix::process::getpriority_process(Some(tid))
-        .and_then(|now| rustix::process::setpriority_process(Some(tid), (now + by).min(19)));
-    if let Err(e) = result {
-        tracing::warn!("cannot lower the persister's priority: {e}");
     }
 }
 
