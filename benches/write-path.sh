@@ -39,6 +39,9 @@
 # table shows the best round), SCENARIOS="loop s1 s2 s3 cache", SERVERS="charcoal
 # carbon" (also "charcoal-nowal": Charcoal with --no-wal, to measure the log's cost), PROTOCOLS="plaintext pickle", CONNECTIONS=4, BATCH=500 (pickle
 # datapoints per frame), TIMEOUT=900 (seconds to wait for the files per run),
+# KEEP_WORK=1 (leave the work directory, whose files are truncated, so that
+# a run right after this one does not meet the deleted-inode slowdown below),
+# CHARCOAL_ARGS (extra flags for every Charcoal server, e.g. "--no-wal"),
 # WORK_DIR (default $TMPDIR or /tmp; must be the filesystem you mean to
 # measure), REFERENCE_KIT (default /work/shared/reference/reference.py).
 #
@@ -106,7 +109,11 @@ stop_server() {
 
 cleanup() {
   stop_server
-  rm -rf "$work"
+  if [ -n "${KEEP_WORK:-}" ]; then
+    log "kept $work (its files are truncated; delete it when you are done measuring)"
+  else
+    rm -rf "$work"
+  fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -192,7 +199,7 @@ start() {
   local wal=()
   [ "$server" = charcoal-nowal ] && wal=(--no-wal)
   "$bin/charcoal" serve --config "$conf" --udp off --http "127.0.0.1:$http_port" \
-    "${writers[@]}" "${wal[@]}" </dev/null 2>"$dir/charcoal.log" &
+    "${writers[@]}" "${wal[@]}" ${CHARCOAL_ARGS:-} </dev/null 2>"$dir/charcoal.log" &
   pid=$!
   local i
   for i in $(seq 300); do
