@@ -180,27 +180,73 @@ fn read_full(file: &File, offset: u64, buf: &mut [u8]) -> std::io::Result<usize>
 /// list, refuses an existing path, writes the header and the data area.
 /// A failure part-way removes the half-written file.
 pub fn create(path: &Path, archives: &[ArchiveSpec], opts: &CreateOptions) -> Result<()> {
+    create_file(path, archives, opts, false).map(drop)
+}
+
+impl Whisper {
+    /// [`create`], then the same file descriptor as an open handle (pread/pwrite,
+    /// locking per operation as `opts.lock` says; the creation's lock is held until the
+    /// first operation ends): a writer that creates a file to store
+    /// its first points skips the open, stat and header read that [`Whisper::open_with`]
+    /// would cost, which is most of the system calls of a new file after the create
+    /// itself.
+    pub fn create_open(
+        path: &Path,
+        archives: &[ArchiveSpec],
+        opts: &CreateOptions,
+    ) -> Result<Whisper> {
+        let (file, header) = create_file(path, archives, opts, true)?;
+        let len = header.data_end();
+        Ok(Whisper {
+            path: path.to_path_buf(),
+            file,
+            header,
+            backing: Backing::Pread,
+            blocks: RefCell::new(None),
+            len,
+            lock: opts.lock,
+        })
+    }
+}
+
+fn create_file(
+    path: &Path,
+    archives: &[ArchiveSpec],
+    opts: &CreateOptions,
+    read: bool,
+) -> Result<(File, Header)> {
     let mut archives = archives.to_vec();
     validate_archive_list(&mut archives)?;
     check_xff(f64::from(opts.x_files_factor))?;
-    let file = match FsOpenOptions::new().write(true).create_new(true).open(path) {
+    let file = match FsOpenOptions::new()
+        .read(read)
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             return Err(Error::AlreadyExists(path.to_path_buf()));
         }
         Err(e) => return Err(e).at(path),
     };
+    let header = Header::for_archives(&archives, opts.aggregation, opts.x_files_factor);
     let result = (|| {
         if opts.lock {
             file.lock().at(path)?;
         }
-        let header = Header::for_archives(&archives, opts.aggregation, opts.x_files_factor);
+        // The lock stays until the descriptor closes or, for a handle, until its first
+        // operation (which locks and unlocks) ends: nobody reads the file before its
+        // first points are in.
         write_new_file(&file, &header, opts.allocation).at(path)
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(path);
+    match result {
+        Ok(()) => Ok((file, header)),
+        Err(e) => {
+            let _ = std::fs::remove_file(path);
+            Err(e)
+        }
     }
-    result
 }
 
 fn write_new_file(file: &File, header: &Header, allocation: Allocation) -> std::io::Result<()> {

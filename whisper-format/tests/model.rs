@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use whisper_format::{
-    Access, Aggregation, ArchiveSpec, CreateOptions, OpenOptions, Whisper, aggregate, create,
+    Access, Aggregation, Allocation, ArchiveSpec, CreateOptions, OpenOptions, Whisper, aggregate,
+    create,
 };
 
 const NOW: i64 = 1_700_000_000;
@@ -161,6 +162,45 @@ proptest! {
             let want = (!known.is_empty()).then(|| aggregate(agg, &known, &neighbors));
             prop_assert_eq!(v.map(f64::to_bits), want.map(f64::to_bits), "{} minute {}", agg, minute);
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// A handle from `create_open` writes exactly what a handle opened on a file made
+    /// by `create` writes, byte for byte, whatever the allocation and locking.
+    #[test]
+    fn create_open_writes_what_create_then_open_writes(
+        ops in prop::collection::vec(op(3000), 1..8),
+        allocation in 0usize..3,
+        lock in any::<bool>(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let archives = [ArchiveSpec::new(10, 360), ArchiveSpec::new(60, 600)];
+        let opts = CreateOptions {
+            x_files_factor: 0.5,
+            aggregation: Aggregation::Max,
+            allocation: [Allocation::Zeroed, Allocation::Sparse, Allocation::Fallocate][allocation],
+            lock,
+        };
+        let opened = dir.path().join("opened.wsp");
+        create(&opened, &archives, &opts).unwrap();
+        let mut w = open(&opened, Access::Pread);
+        let created = dir.path().join("created.wsp");
+        let mut c = Whisper::create_open(&created, &archives, &opts).unwrap();
+        prop_assert_eq!(c.header(), w.header());
+        for op in &ops {
+            apply(&mut w, op);
+            apply(&mut c, op);
+        }
+        drop((w, c));
+        prop_assert!(std::fs::read(&opened).unwrap() == std::fs::read(&created).unwrap());
+        // And it refuses an existing file, as `create` does.
+        prop_assert!(matches!(
+            Whisper::create_open(&created, &archives, &opts),
+            Err(whisper_format::Error::AlreadyExists(_))
+        ));
     }
 }
 

@@ -72,8 +72,13 @@ impl MetricIndex {
         (index, errors)
     }
 
-    /// Adds a metric (a dotted path). Returns whether it was new.
+    /// Adds a metric (a dotted path). Returns whether it was new. Checked under the
+    /// shared lock first: the persisters call this for every file they create, and the
+    /// receivers have nearly always indexed the name already.
     pub fn insert(&self, name: &str) -> bool {
+        if self.contains(name) {
+            return false;
+        }
         let new = insert_into(
             &mut self.root.write().unwrap_or_else(|p| p.into_inner()),
             name,

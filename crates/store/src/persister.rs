@@ -269,32 +269,41 @@ impl Worker {
             .whisper_dir
             .join((shared.path_of)(&popped.name));
         let started = Instant::now();
-        if !path.exists() {
-            let token = stopping || shared.creates.as_ref().is_none_or(TokenBucket::try_take);
-            if !token {
-                shared.stats.delayed_creates.fetch_add(1, Ordering::Relaxed);
-                return Outcome::Deferred;
-            }
-            match self.create(&path, &popped.name) {
-                Ok(()) => {
-                    shared.stats.creates.fetch_add(1, Ordering::Relaxed);
-                    (shared.on_create)(&popped.name);
-                }
-                Err(e) => return Outcome::Failed(e),
-            }
-        }
         let opts = OpenOptions {
             write: true,
             lock: shared.config.lock,
             access: Access::Pread,
         };
-        let result = Whisper::open_with(&path, opts).and_then(|mut w| {
-            w.update_many(&popped.points, whisper_format::now())?;
-            if shared.config.autoflush {
-                w.sync()?;
+        // Opened first, created only when missing: a file that exists (nearly every
+        // write) costs no extra `stat`, and a new one is written through the descriptor
+        // that created it.
+        let mut file = match Whisper::open_with(&path, opts) {
+            Ok(w) => w,
+            Err(e) if is_not_found(&e) => {
+                let token = stopping || shared.creates.as_ref().is_none_or(TokenBucket::try_take);
+                if !token {
+                    shared.stats.delayed_creates.fetch_add(1, Ordering::Relaxed);
+                    return Outcome::Deferred;
+                }
+                match self.create(&path, &popped.name, opts) {
+                    Ok(w) => {
+                        shared.stats.creates.fetch_add(1, Ordering::Relaxed);
+                        (shared.on_create)(&popped.name);
+                        w
+                    }
+                    Err(e) => return Outcome::Failed(e),
+                }
             }
-            Ok(())
-        });
+            Err(e) => return Outcome::Failed(e.to_string()),
+        };
+        let result = file
+            .update_many(&popped.points, whisper_format::now())
+            .and_then(|()| {
+                if shared.config.autoflush {
+                    file.sync()?;
+                }
+                Ok(())
+            });
         match result {
             Ok(()) => {
                 let stats = &shared.stats;
@@ -312,30 +321,47 @@ impl Worker {
         }
     }
 
-    fn create(&self, path: &Path, name: &str) -> Result<(), String> {
+    /// Creates the file with the schema and aggregation that match `name`, making its
+    /// directory only when the first attempt says it is missing (no `mkdir` per file).
+    fn create(&self, path: &Path, name: &str, open: OpenOptions) -> Result<Whisper, String> {
         let shared = &*self.shared;
         let new = shared
             .rules
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .for_metric(name);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create directory {}: {e}", dir.display()))?;
-        }
         let opts = CreateOptions {
             x_files_factor: new.x_files_factor,
             aggregation: new.aggregation,
             allocation: shared.config.allocation,
             lock: shared.config.lock,
         };
-        match whisper_format::create(path, &new.archives, &opts) {
-            // Another process (carbon, an operator) made it meanwhile: use it.
-            Ok(()) | Err(whisper_format::Error::AlreadyExists(_)) => {
+        let attempt = || Whisper::create_open(path, &new.archives, &opts);
+        let created = match attempt() {
+            Err(e) if is_not_found(&e) => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| format!("cannot create directory {}: {e}", dir.display()))?;
+                }
+                attempt()
+            }
+            other => other,
+        };
+        match created {
+            Ok(w) => {
                 tracing::debug!(metric = name, schema = %new.schema, "created {}", path.display());
-                Ok(())
+                Ok(w)
+            }
+            // Another process (carbon, an operator) made it meanwhile: use it.
+            Err(whisper_format::Error::AlreadyExists(_)) => {
+                Whisper::open_with(path, open).map_err(|e| e.to_string())
             }
             Err(e) => Err(format!("cannot create {}: {e}", path.display())),
         }
     }
+}
+
+/// The file (or its directory) does not exist.
+fn is_not_found(e: &whisper_format::Error) -> bool {
+    matches!(e, whisper_format::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
 }
