@@ -325,4 +325,22 @@ proptest! {
         prop_assert_eq!(m.as_str(), raw.as_str());
         prop_assert_eq!(m.relative_path(), PathBuf::from(format!("{}.wsp", parts.join("/"))));
     }
+
+    /// The one-pass check for names already in normal form accepts only names the general
+    /// parse returns unchanged.
+    #[test]
+    fn the_plain_name_shortcut_agrees_with_the_general_parse(
+        raw in prop_oneof![
+            tricky_name(),
+            "[a-z~._;{/\\\\\u{7f}\u{85} -]{0,12}",
+            prop::collection::vec("[a-z]{0,3}", 1..5).prop_map(|p| p.join(".")),
+            (250usize..260, 250usize..260).prop_map(|(a, b)| format!("{}.{}", "a".repeat(a), "b".repeat(b))),
+            Just(format!("{TAGGED_DIR}.x")),
+            Just(format!("{TAGGED_DIR}x.y")),
+        ]
+    ) {
+        if is_plain_normal(&raw) {
+            prop_assert_eq!(normalise(&raw), Ok(raw.clone()));
+        }
+    }
 }
