@@ -11,7 +11,7 @@
 //! other programs may truncate underneath us: a mapped page past a truncated
 //! end raises SIGBUS, a short pread is just an error.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fs::{File, OpenOptions as FsOpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -130,8 +130,22 @@ pub struct Whisper {
     backing: Backing,
     /// Set during a write call with pread access: see `blocks.rs`.
     blocks: RefCell<Option<Blocks>>,
+    /// Each archive's base (the timestamp in its first slot) once it is non-zero; 0 while
+    /// unknown. See [`Whisper::base`].
+    bases: Vec<Cell<u32>>,
+    /// Buffers reused by every propagation (a single-point update propagates once per
+    /// coarser archive: allocating them each time cost more than the arithmetic).
+    scratch: Scratch,
     len: u64,
     lock: bool,
+}
+
+/// See `Whisper::scratch`.
+#[derive(Default)]
+struct Scratch {
+    bytes: Vec<u8>,
+    neighbors: Vec<Option<f64>>,
+    known: Vec<f64>,
 }
 
 impl std::fmt::Debug for Whisper {
@@ -200,6 +214,8 @@ impl Whisper {
         Ok(Whisper {
             path: path.to_path_buf(),
             file,
+            bases: vec![Cell::new(0); header.archives.len()],
+            scratch: Scratch::default(),
             header,
             backing: Backing::Pread,
             blocks: RefCell::new(None),
@@ -333,22 +349,48 @@ impl Whisper {
                 // carbon or the whisper scripts (resize renames a new file over).
                 let mut map = memmap2::MmapOptions::new();
                 map.len(len as usize);
+                // Updates and fetches touch a few slots per archive. Without this advice a
+                // fault reads ahead up to 128 KiB around each touched page: with thousands
+                // of files kept mapped that is gigabytes of page cache read for nothing,
+                // and reclaim then evicts the pages in use. Whole-file readers say so with
+                // `Whisper::will_read_all`.
                 if opts.write {
-                    Backing::Map(unsafe { map.map_mut(&file) }.at(path)?)
+                    let map = unsafe { map.map_mut(&file) }.at(path)?;
+                    let _ = map.advise(memmap2::Advice::Random);
+                    Backing::Map(map)
                 } else {
-                    Backing::MapRead(unsafe { map.map(&file) }.at(path)?)
+                    let map = unsafe { map.map(&file) }.at(path)?;
+                    let _ = map.advise(memmap2::Advice::Random);
+                    Backing::MapRead(map)
                 }
             }
         };
         Ok(Whisper {
             path: path.to_path_buf(),
             file,
+            bases: vec![Cell::new(0); header.archives.len()],
+            scratch: Scratch::default(),
             header,
             backing,
             blocks: RefCell::new(None),
             len,
             lock: opts.lock,
         })
+    }
+
+    /// Tells the kernel the whole file is about to be read in order (a dump, a merge):
+    /// a mapped file then reads ahead instead of faulting page by page. Only advice:
+    /// nothing changes for pread handles, and a refusal is ignored.
+    pub fn will_read_all(&self) {
+        match &self.backing {
+            Backing::Map(map) => {
+                let _ = map.advise(memmap2::Advice::Sequential);
+            }
+            Backing::MapRead(map) => {
+                let _ = map.advise(memmap2::Advice::Sequential);
+            }
+            Backing::Pread => {}
+        }
     }
 
     /// The decoded header.
@@ -479,10 +521,30 @@ impl Whisper {
 
     /// The timestamp stored in an archive's first slot: 0 for an archive
     /// never written, else the interval every slot position is anchored to.
+    ///
+    /// Remembered once non-zero. Whisper rewrites the first slot only with a timestamp a
+    /// whole number of rings away (every writer aligns to the step and places points by
+    /// their distance from the base), so a remembered base addresses the same slots as
+    /// the current one; only the empty archive's 0 must be read again. That saves a read
+    /// of a page far from the written slot per archive per update: with thousands of
+    /// mapped files kept open, half of the pages an update touches.
     fn base(&self, archive: &ArchiveInfo) -> Result<i64> {
+        let cached = self
+            .header
+            .archives
+            .iter()
+            .position(|a| a.offset == archive.offset)
+            .map(|i| &self.bases[i]);
+        if let Some(b) = cached.map(Cell::get).filter(|&b| b != 0) {
+            return Ok(i64::from(b));
+        }
         let mut b = [0u8; 4];
         self.read_at(u64::from(archive.offset), &mut b)?;
-        Ok(i64::from(BigEndian::read_u32(&b)))
+        let base = BigEndian::read_u32(&b);
+        if let Some(c) = cached {
+            c.set(base);
+        }
+        Ok(i64::from(base))
     }
 
     /// Byte offset of `interval` in the ring anchored at `base`.
@@ -496,18 +558,30 @@ impl Whisper {
     /// read when `first < last`, else to the end of the archive and on from
     /// its start (a whole lap when they are equal).
     fn read_ring(&self, archive: &ArchiveInfo, first: u64, last: u64) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        self.read_ring_into(archive, first, last, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// [`Whisper::read_ring`] into `buf` (replacing what it held).
+    fn read_ring_into(
+        &self,
+        archive: &ArchiveInfo,
+        first: u64,
+        last: u64,
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
         let start = u64::from(archive.offset);
         let end = start + archive.size();
+        buf.clear();
         if first < last {
-            let mut buf = vec![0u8; (last - first) as usize];
-            self.read_at(first, &mut buf)?;
-            Ok(buf)
+            buf.resize((last - first) as usize, 0);
+            self.read_at(first, buf)
         } else {
             let head = (end - first) as usize;
-            let mut buf = vec![0u8; head + (last - start) as usize];
+            buf.resize(head + (last - start) as usize, 0);
             self.read_at(first, &mut buf[..head])?;
-            self.read_at(start, &mut buf[head..])?;
-            Ok(buf)
+            self.read_at(start, &mut buf[head..])
         }
     }
 
@@ -555,18 +629,18 @@ impl Whisper {
             if !(age < i64::from(w.header.max_retention) && age >= 0) {
                 return Err(Error::TimestampNotCovered);
             }
-            let archives = w.header.archives.clone();
-            let Some(i) = archives.iter().position(|a| a.retention() >= age) else {
+            let Some(i) = w.header.archives.iter().position(|a| a.retention() >= age) else {
                 return Err(Error::TimestampNotCovered);
             };
-            let interval = align(timestamp, archives[i].step());
-            w.write_point(&archives[i], interval, value)?;
-            let mut higher = archives[i];
-            for lower in &archives[i + 1..] {
-                if !w.propagate(interval, &higher, lower)? {
+            let mut higher = w.header.archives[i];
+            let interval = align(timestamp, higher.step());
+            w.write_point(&higher, interval, value)?;
+            for j in i + 1..w.header.archives.len() {
+                let lower = w.header.archives[j];
+                if !w.propagate(interval, &higher, &lower)? {
                     break;
                 }
-                higher = *lower;
+                higher = lower;
             }
             Ok(())
         })
@@ -756,16 +830,36 @@ impl Whisper {
         let relative_first = first - u64::from(higher.offset);
         let relative_last = (relative_first + count as u64 * POINT_SIZE as u64) % higher.size();
         let last = relative_last + u64::from(higher.offset);
-        let bytes = self.read_ring(higher, first, last)?;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let result = self.propagate_with(higher, lower, lower_start, first, last, &mut scratch);
+        self.scratch = scratch;
+        result
+    }
 
-        let mut neighbors: Vec<Option<f64>> = Vec::with_capacity(bytes.len() / POINT_SIZE);
+    fn propagate_with(
+        &mut self,
+        higher: &ArchiveInfo,
+        lower: &ArchiveInfo,
+        lower_start: i64,
+        first: u64,
+        last: u64,
+        scratch: &mut Scratch,
+    ) -> Result<bool> {
+        let Scratch {
+            bytes,
+            neighbors,
+            known,
+        } = scratch;
+        self.read_ring_into(higher, first, last, bytes)?;
+        neighbors.clear();
         let mut expected = lower_start;
         for p in bytes.chunks_exact(POINT_SIZE) {
             let (t, v) = decode_point(p);
             neighbors.push((i64::from(t) == expected).then_some(v));
             expected += higher.step();
         }
-        let known: Vec<f64> = neighbors.iter().flatten().copied().collect();
+        known.clear();
+        known.extend(neighbors.iter().flatten().copied());
         if known.is_empty() {
             return Ok(false);
         }
@@ -773,7 +867,7 @@ impl Whisper {
         if known_fraction < self.header.xff() {
             return Ok(false);
         }
-        let value = aggregate(self.header.aggregation, &known, &neighbors);
+        let value = aggregate(self.header.aggregation, known, neighbors);
         self.write_point(lower, lower_start, value)?;
         Ok(true)
     }

@@ -158,14 +158,16 @@ fn write_archive(
 }
 
 fn open(path: &str) -> whisper_format::Result<Whisper> {
-    Whisper::open_with(
+    let w = Whisper::open_with(
         path.as_ref(),
         OpenOptions {
             write: false,
             lock: false,
             access: Access::Mmap,
         },
-    )
+    )?;
+    w.will_read_all();
+    Ok(w)
 }
 
 fn body(out: &mut Out) -> Result<()> {
