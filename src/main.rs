@@ -15,13 +15,6 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{Settings, parse_listen};
 
-/// Every new metric leaves a few long-lived allocations (its name in the cache and the
-/// index, its points) made on the receiving threads and freed on the persisters'.
-/// glibc's malloc serves that pattern from a locked arena; mimalloc from per-thread pages
-/// without a lock (see docs/dependencies.md and docs/performance.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Charcoal: a drop-in replacement for carbon-cache, the whisper file format
 /// and graphite-web's render API.
 #[derive(Debug, Parser)]

@@ -260,3 +260,34 @@ fn a_batch_is_the_same_as_adding_each_point_in_order() {
     batched.add_batch(&points[..0], |(n, t, v)| (n.as_str(), *t, *v), &mut created);
     assert!(created.is_empty());
 }
+
+#[test]
+fn points_beyond_a_block_keep_their_order_through_a_failed_write() {
+    let c = Cache::new(Config {
+        shards: 4,
+        max_points: None,
+    });
+    // 150 points over 100 timestamps: the later value of a timestamp must win.
+    for i in 0..150u32 {
+        c.add("m", i % 100, f64::from(i));
+    }
+    let first = c.pop("m").unwrap();
+    assert_eq!(first.points.len(), 100);
+    assert_eq!(first.points[10], (10, 110.0));
+    assert_eq!(first.points[60], (60, 60.0));
+    for i in 0..70u32 {
+        c.add("m", i, 1000.0 + f64::from(i));
+    }
+    c.give_back(first);
+    assert_eq!(c.size(), 220);
+    let again = c.pop("m").unwrap();
+    // Timestamps below 70 were rewritten after the pop; the rest kept their first value
+    // (only timestamps below 50 were sent twice in the first round).
+    let want: Vec<(i64, f64)> = (0..100i64)
+        .map(|t| (t, if t < 70 { 1000.0 + t as f64 } else { t as f64 }))
+        .collect();
+    assert_eq!(again.points, want);
+    assert_eq!(c.get("m"), want);
+    c.confirm(again);
+    assert_eq!((c.size(), c.metrics()), (0, 0));
+}
