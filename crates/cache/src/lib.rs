@@ -281,18 +281,6 @@ impl Cache {
         self.size.fetch_add(points.len(), Ordering::Relaxed);
     }
 
-    /// Accepts many points of one metric.
-    pub fn add_many(&self, name: &str, points: impl IntoIterator<Item = (u32, f64)>) {
-        let (added, _) = self.with_entry(name, |entry| {
-            let before = entry.len();
-            for (t, v) in points {
-                entry.push(t, v);
-            }
-            entry.len() - before
-        });
-        self.size.fetch_add(added, Ordering::Relaxed);
-    }
-
     /// Every point held for `name`, pending and in flight, oldest first, one
     /// per timestamp (the latest received wins).
     pub fn get(&self, name: &str) -> Vec<(i64, f64)> {

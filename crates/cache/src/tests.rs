@@ -67,7 +67,7 @@ fn limit_and_low_watermark() {
         c.add("m", i, 0.0);
     }
     assert!(!c.is_full());
-    c.add_many("n", [(1, 1.0)]);
+    c.add_batch(&[("n", 1, 1.0)], |&(n, t, v)| (n, t, v), &mut Vec::new());
     assert!(c.is_full(), "at the limit");
     c.add("m", 200, 0.0);
     assert_eq!(c.size(), 101, "nothing refused above the limit");
@@ -111,7 +111,9 @@ fn sorted_and_max_write_the_biggest_first() {
             max_points: None,
         }));
         for (name, n) in [("small", 1), ("big", 50), ("mid", 10)] {
-            c.add_many(name, (0..n).map(|t| (t, 1.0)));
+            for t in 0..n {
+                c.add(name, t, 1.0);
+            }
         }
         let mut q = c.write_queue(0, 1, strategy);
         let order: Vec<String> = std::iter::from_fn(|| {

@@ -582,34 +582,18 @@ pub fn write_json_str(out: &mut String, s: &str, ensure_ascii: bool) {
     out.push('"');
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The system Python as a test oracle, shared by this crate's tests and the tools'.
+#[cfg(any(test, feature = "oracle"))]
+pub mod oracle {
     use std::io::Write;
     use std::process::{Command, Stdio};
 
     /// Debian's interpreter, not whatever `python3` is first on `PATH`.
-    const PYTHON: &str = "/usr/bin/python3";
+    pub const PYTHON: &str = "/usr/bin/python3";
 
-    /// Reads one `float.hex()` value (or `nan`/`inf`) per line; a line
-    /// starting with `list:` holds a comma-separated list of such values and
-    /// `None`s. Everything is read before anything is printed.
-    const SCRIPT: &str = r#"
-import sys
-out = []
-for line in sys.stdin.read().splitlines():
-    if line.startswith('list:'):
-        items = line[5:].split(',') if len(line) > 5 else []
-        out.append(str([None if s == 'None' else float.fromhex(s) for s in items]))
-    else:
-        v = float.fromhex(line)
-        out.append('\t'.join((repr(v), '%.35g' % v, '%10.35g' % v, '%g' % v, '%f' % v)))
-sys.stdout.write('\n'.join(out) + '\n')
-"#;
-
-    /// Runs `script` under the system Python with `input` on stdin and
-    /// returns its stdout.
-    fn run_python(script: &str, input: String) -> String {
+    /// Runs `script` under the system Python (isolated mode, C locale) with `input` on
+    /// stdin and returns its stdout; panics when Python is missing or fails.
+    pub fn run_python(script: &str, input: String) -> String {
         let mut child = Command::new(PYTHON)
             .args(["-I", "-c", script])
             .env("LC_ALL", "C")
@@ -631,6 +615,28 @@ sys.stdout.write('\n'.join(out) + '\n')
         );
         String::from_utf8(output.stdout).expect("python3 prints UTF-8")
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::oracle::run_python;
+    use super::*;
+
+    /// Reads one `float.hex()` value (or `nan`/`inf`) per line; a line
+    /// starting with `list:` holds a comma-separated list of such values and
+    /// `None`s. Everything is read before anything is printed.
+    const SCRIPT: &str = r#"
+import sys
+out = []
+for line in sys.stdin.read().splitlines():
+    if line.startswith('list:'):
+        items = line[5:].split(',') if len(line) > 5 else []
+        out.append(str([None if s == 'None' else float.fromhex(s) for s in items]))
+    else:
+        v = float.fromhex(line)
+        out.append('\t'.join((repr(v), '%.35g' % v, '%10.35g' % v, '%g' % v, '%f' % v)))
+sys.stdout.write('\n'.join(out) + '\n')
+"#;
 
     /// `float.hex()`-style spelling that `float.fromhex` reads back exactly.
     fn to_py_hex(v: f64) -> String {

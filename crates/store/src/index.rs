@@ -73,20 +73,10 @@ impl MetricIndex {
     }
 
     /// Adds a metric (a dotted path). Returns whether it was new. Checked under the
-    /// shared lock first: the persisters call this for every file they create, and the
-    /// receivers have nearly always indexed the name already.
+    /// shared lock first (see [`MetricIndex::insert_many`]): the persisters call this for
+    /// every file they create, and the receivers have nearly always indexed the name already.
     pub fn insert(&self, name: &str) -> bool {
-        if self.contains(name) {
-            return false;
-        }
-        let new = insert_into(
-            &mut self.root.write().unwrap_or_else(|p| p.into_inner()),
-            name,
-        );
-        if new {
-            self.leaves.fetch_add(1, Ordering::Relaxed);
-        }
-        new
+        self.insert_many([name]) == 1
     }
 
     /// Adds every name not indexed yet: one shared lock to find the missing ones (usually

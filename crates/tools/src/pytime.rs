@@ -424,11 +424,7 @@ fn emit_number(out: &mut String, value: i64, digits: usize, space_pad: bool, spe
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-
-    /// Debian's interpreter, not whatever `python3` is first on `PATH`.
-    const PYTHON: &str = "/usr/bin/python3";
+    use charcoal_pyfmt::oracle::run_python;
 
     /// Reads a JSON list of formats, a JSON list of `TZ` values and then one
     /// timestamp per line; prints, for every zone and timestamp, a JSON list
@@ -478,29 +474,6 @@ sys.stdout.write('\n'.join(out) + '\n')
             formats.push(all.join("|"));
         }
         formats
-    }
-
-    fn run_python(script: &str, input: String) -> String {
-        let mut child = Command::new(PYTHON)
-            .args(["-I", "-c", script])
-            .env("LC_ALL", "C")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("these tests need {PYTHON}: {e}"));
-        let mut stdin = child.stdin.take().expect("stdin is piped");
-        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-        let output = child.wait_with_output().expect("python3 runs");
-        writer
-            .join()
-            .expect("writer thread")
-            .expect("write to python3");
-        assert!(
-            output.status.success(),
-            "python3 failed: {:?}",
-            output.status
-        );
-        String::from_utf8(output.stdout).expect("python3 prints UTF-8")
     }
 
     fn timestamps() -> Vec<i64> {
