@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use charcoal_cache::{Cache, Config as CacheConfig};
 use charcoal_protocol::MetricName;
-use charcoal_receiver::{CacheReader, Point, Sink};
+use charcoal_receiver::{Batch, CacheReader, Sink};
 use charcoal_store::Rules;
 use charcoal_store::events::EventStore;
 use charcoal_store::filters::{Filters, Verdict};
@@ -82,15 +82,19 @@ struct CacheSink {
     counters: Arc<FilterCounters>,
 }
 
+/// The least the cache's tables are sized for at start (see
+/// [`CacheConfig::expected_metrics`]).
+const EXPECTED_METRICS_FLOOR: usize = 131_072;
+
 impl Sink for CacheSink {
-    fn accept(&self, points: &mut Vec<Point>) {
+    fn accept(&self, batch: &mut Batch) {
         if let Some(f) = self
             .filters
             .as_ref()
             .map(|f| f.read().unwrap_or_else(|p| p.into_inner()))
             .filter(|f| !f.is_empty())
         {
-            points.retain(|p| match f.check(p.name.as_str()) {
+            batch.retain(|name, _| match f.check(name.as_str()) {
                 Verdict::Accept => true,
                 Verdict::Blacklisted => {
                     self.counters
@@ -108,43 +112,42 @@ impl Sink for CacheSink {
         }
         let mut created = Vec::new();
         self.cache.add_batch(
-            points,
-            |p| (p.name.as_str(), p.timestamp, p.value),
+            batch.len(),
+            |i| {
+                let (name, s) = batch.get(i);
+                (name.as_str(), s.timestamp, s.value)
+            },
             &mut created,
         );
         // About 40 bytes a point (name, timestamp, value), allocated once per batch.
         let mut logged = Vec::new();
         if self.wal.is_some() {
-            logged.reserve(points.len() * 40);
-            for p in points.iter() {
-                wal::encode_point(&mut logged, p.name.as_str(), p.timestamp, p.value);
+            logged.reserve(batch.len() * 40);
+            for (name, s) in batch.iter() {
+                wal::encode_point(&mut logged, name.as_str(), s.timestamp, s.value);
             }
         }
-        let logged_points = points.len() as u64;
-        let mut new_names: Vec<MetricName> = Vec::new();
-        for (p, created) in points.drain(..).zip(created) {
-            if created {
-                if p.name.is_tagged()
-                    && let Err(e) = self.tags.add(&p.name)
-                {
-                    tracing::warn!(metric = %p.name, "cannot record the tagged name: {e}");
-                }
-                // The name moves here: no copy for the index.
-                new_names.push(p.name);
-            }
-        }
-        if !new_names.is_empty() {
-            // Plain names are their own index names; tagged ones are indexed by their file.
-            let tagged: Vec<String> = new_names
+        let logged_points = batch.len() as u64;
+        let new_names = || {
+            batch
                 .iter()
-                .filter(|n| n.is_tagged())
-                .map(crate::source::index_name)
-                .collect();
+                .zip(&created)
+                .filter(|(_, created)| **created)
+                .map(|((name, _), _)| name)
+        };
+        if created.iter().any(|c| *c) {
+            // Plain names are their own index names; tagged ones are indexed by their file.
+            let mut tagged = Vec::new();
+            for name in new_names().filter(|n| n.is_tagged()) {
+                if let Err(e) = self.tags.add(&name.to_name()) {
+                    tracing::warn!(metric = %name, "cannot record the tagged name: {e}");
+                }
+                tagged.push(crate::source::index_name(name));
+            }
             self.index.insert_many(
-                new_names
-                    .iter()
+                new_names()
                     .filter(|n| !n.is_tagged())
-                    .map(MetricName::as_str)
+                    .map(|n| n.as_str())
                     .chain(tagged.iter().map(String::as_str)),
             );
         }
@@ -289,10 +292,6 @@ pub(crate) async fn run(
     let filter_counters = Arc::new(FilterCounters::default());
     let listening = Arc::new(AtomicBool::new(false));
 
-    let cache = Arc::new(Cache::new(CacheConfig {
-        shards: 256,
-        max_points: settings.max_cache_size,
-    }));
     let index = {
         let dir = settings.whisper_dir.clone();
         let threads = tuning.writers.max(2);
@@ -310,6 +309,13 @@ pub(crate) async fn run(
         );
         Arc::new(index)
     };
+    let cache = Arc::new(Cache::new(CacheConfig {
+        shards: 256,
+        max_points: settings.max_cache_size,
+        // After a restart every metric on disk comes back; a new store still gets room
+        // for a first burst (control bytes resident: about 1 byte a metric).
+        expected_metrics: index.len().max(EXPECTED_METRICS_FLOOR),
+    }));
     let wal = match &tuning.wal {
         None => None,
         Some(w) => {
@@ -376,7 +382,7 @@ pub(crate) async fn run(
         let index = index.clone();
         Arc::new(move |name: &str| {
             if let Ok(n) = MetricName::parse(name) {
-                index.insert(&crate::source::index_name(&n));
+                index.insert(&crate::source::index_name(n.as_name_ref()));
             }
         })
     };

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use charcoal_api::events::{self as api_events, EventStore};
-use charcoal_protocol::MetricName;
 use charcoal_protocol::glob::PathPattern;
+use charcoal_protocol::{MetricName, MetricNameRef};
 use charcoal_query::{Fetched, Node, Source, SourceError};
 use charcoal_store::events::{self as store_events, EventsError};
 use charcoal_store::index::MetricIndex;
@@ -17,7 +17,7 @@ use charcoal_store::tags::TagIndex;
 
 /// The index name of a metric: its file's path under the whisper directory, dotted
 /// (`a.b.c`, or `_tagged.abc.def.<hash>` for a tagged series, as graphite-web lists it).
-pub(crate) fn index_name(name: &MetricName) -> String {
+pub(crate) fn index_name(name: MetricNameRef<'_>) -> String {
     if !name.is_tagged() {
         // A plain name's file is its dots turned into directories: the name itself.
         return name.as_str().to_owned();
@@ -133,7 +133,8 @@ impl Source for StoreSource {
         Ok(names
             .into_iter()
             .filter(|n| {
-                MetricName::parse(n).is_ok_and(|name| self.index.contains(&index_name(&name)))
+                MetricName::parse(n)
+                    .is_ok_and(|name| self.index.contains(&index_name(name.as_name_ref())))
             })
             .collect())
     }

@@ -1,5 +1,7 @@
 //! One metric's points in the cache.
 
+use smallvec::SmallVec;
+
 /// A point as the cache holds it: 12 bytes, no padding. Whisper stores
 /// whole-second `u32` timestamps, so that is all the cache keeps (carbon's
 /// float timestamps are truncated on receipt, as `MIN_TIMESTAMP_RESOLUTION = 1`
@@ -13,17 +15,29 @@ pub struct Point {
     pub value: f64,
 }
 
-/// The points of one metric: received and waiting, and being written.
+/// A metric's points. The first is held in the entry itself: a metric seen once before
+/// its write (a new metric, or one sent once a minute) costs no allocation for its points,
+/// and a new metric is the receive path's costliest case.
+pub(crate) type Points = SmallVec<[Point; 1]>;
+
+/// The points of one metric not yet handed to a persister. The points a persister is
+/// writing live beside the shard's table (see `Shard::in_flight`): at most one metric per
+/// persister is in flight, so keeping room for them in every entry would widen every slot
+/// of every table for a handful of metrics.
 #[derive(Debug, Default)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// In receipt order; may hold several points for one timestamp.
-    pending: Vec<Point>,
-    /// Handed to a persister and not yet confirmed; older than `pending`.
-    in_flight: Option<Vec<Point>>,
+    pending: Points,
+    /// A write is in flight (its points are in the shard's `in_flight`).
+    writing: bool,
     /// The write-ahead-log generation of the oldest point held: no point here arrived
     /// before it (see `Cache`'s "Generations").
     pub(crate) since: u32,
 }
+
+// An entry is most of a cache table slot (with the name and its hash: 56 bytes), and
+// the table is where a new metric's cache misses are.
+const _: () = assert!(std::mem::size_of::<Entry>() <= 32);
 
 /// Sorts by timestamp keeping receipt order among equals, then keeps the last
 /// point of each timestamp: carbon's dict overwrite, latest received wins.
@@ -52,50 +66,49 @@ impl Entry {
         self.pending.push(Point { timestamp, value });
     }
 
-    /// Points held, pending and in flight, duplicates counted.
-    pub fn len(&self) -> usize {
-        self.pending.len() + self.in_flight.as_ref().map_or(0, Vec::len)
-    }
-
-    /// No points at all.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// Nothing pending and nothing in flight.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pending.is_empty() && !self.writing
     }
 
     /// Points waiting for a write.
-    pub fn pending_len(&self) -> usize {
+    pub(crate) fn pending_len(&self) -> usize {
         self.pending.len()
     }
 
     /// A write is in flight.
-    pub fn writing(&self) -> bool {
-        self.in_flight.is_some()
+    pub(crate) fn writing(&self) -> bool {
+        self.writing
     }
 
-    /// Everything held, oldest first, one per timestamp.
-    pub fn snapshot(&self) -> Vec<(i64, f64)> {
-        let in_flight = self.in_flight.iter().flatten();
+    /// Everything held (`in_flight`: the points of this entry's write, if one is in
+    /// flight), oldest first, one per timestamp.
+    pub(crate) fn snapshot(&self, in_flight: Option<&Points>) -> Vec<(i64, f64)> {
+        let in_flight = in_flight.into_iter().flatten();
         settle(in_flight.chain(self.pending.iter()).copied())
     }
 
-    pub(crate) fn start_write(&mut self) -> Option<Vec<(i64, f64)>> {
-        if self.in_flight.is_some() || self.pending.is_empty() {
+    /// Takes the pending points for a write: the raw points (kept in flight until the
+    /// write is confirmed) and what to write. None while a write is in flight or nothing
+    /// is pending.
+    pub(crate) fn start_write(&mut self) -> Option<(Points, Vec<(i64, f64)>)> {
+        if self.writing || self.pending.is_empty() {
             return None;
         }
-        let batch = std::mem::take(&mut self.pending);
-        let points = settle(batch.iter().copied());
-        self.in_flight = Some(batch);
-        Some(points)
+        let raw = std::mem::take(&mut self.pending);
+        self.writing = true;
+        let points = settle(raw.iter().copied());
+        Some((raw, points))
     }
 
     pub(crate) fn finish_write(&mut self) {
-        self.in_flight = None;
+        self.writing = false;
     }
 
-    pub(crate) fn abort_write(&mut self) {
-        if let Some(mut batch) = self.in_flight.take() {
-            batch.append(&mut self.pending);
-            self.pending = batch;
-        }
+    /// The write failed: its points go back ahead of anything received since.
+    pub(crate) fn abort_write(&mut self, mut in_flight: Points) {
+        in_flight.append(&mut self.pending);
+        self.pending = in_flight;
+        self.writing = false;
     }
 }

@@ -3,14 +3,14 @@
 //!
 //! # Layout
 //! Metrics are spread over [`Cache::shards`] shards by a seeded hash of the
-//! name, each a mutex over a hash table from name to [`Entry`] addressed with that same
-//! hash (the name is hashed once per operation). An entry holds the
-//! points not yet handed to a persister (`pending`) and the points a persister
-//! is writing right now (`in_flight`).
+//! name, each a mutex over a hash table from name to an entry addressed with that same
+//! hash (the name is hashed once per operation). An entry holds the points not yet
+//! handed to a persister (`pending`, the first of them inline); the points a persister
+//! is writing right now sit beside the table in the shard's short `in_flight` list.
 //!
 //! # Write path
 //! [`Cache::add`] appends to `pending`. A persister calls [`Cache::pop`], which
-//! moves `pending` to `in_flight` and returns a copy sorted and de-duplicated
+//! moves `pending` to the shard's `in_flight` list and returns a copy sorted and de-duplicated
 //! (last received wins for a timestamp, as carbon's dict does); after the
 //! whisper write it calls [`Cache::confirm`], or [`Cache::give_back`] when the
 //! write failed, which returns the points to `pending` so they are retried.
@@ -52,7 +52,8 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
-pub use entry::{Entry, Point};
+pub use entry::Point;
+use entry::{Entry, Points};
 pub use queue::{WriteQueue, WriteStrategy};
 
 /// Tuning for [`Cache::new`].
@@ -63,6 +64,12 @@ pub struct Config {
     /// Points held before [`Cache::is_full`] says stop reading (None: no
     /// limit, carbon's `MAX_CACHE_SIZE = inf`).
     pub max_points: Option<usize>,
+    /// Metrics the tables are sized for at start (they grow past it as needed). Growing
+    /// a table moves every entry and touches fresh memory, so a burst of new metrics
+    /// right after start — every metric, after a restart — is cheaper into tables sized
+    /// for it; room that is never used costs address space, not resident memory (only
+    /// a table's control bytes, one per slot, are written up front).
+    pub expected_metrics: usize,
 }
 
 impl Default for Config {
@@ -70,6 +77,7 @@ impl Default for Config {
         Config {
             shards: 256,
             max_points: None,
+            expected_metrics: 0,
         }
     }
 }
@@ -94,13 +102,26 @@ pub const GENERATIONS: u32 = 64;
 /// chose the shard (one hash of the name per operation, not one per step).
 /// Each slot keeps its hash, so growing a table never hashes a name again.
 type Table = HashTable<(u64, Arc<str>, Entry)>;
-type Shard = Mutex<Table>;
+
+/// A shard: its table, and the raw points of its metrics being written (a few at most:
+/// one per persister), kept for reads and for a failed write to give back.
+#[derive(Debug, Default)]
+struct Shard {
+    table: Table,
+    in_flight: Vec<(Arc<str>, Points)>,
+}
+
+impl Shard {
+    fn in_flight(&self, name: &str) -> Option<usize> {
+        self.in_flight.iter().position(|(n, _)| **n == *name)
+    }
+}
 
 /// The sharded write cache. Shared by reference (`Arc<Cache>`) between
 /// receivers, persisters and readers.
 #[derive(Debug)]
 pub struct Cache {
-    shards: Box<[Shard]>,
+    shards: Box<[Mutex<Shard>]>,
     hasher: RandomState,
     /// Points held, pending and in flight: what the limit is measured on.
     size: AtomicUsize,
@@ -115,8 +136,16 @@ impl Cache {
     /// An empty cache.
     pub fn new(config: Config) -> Cache {
         let n = config.shards.max(1).next_power_of_two();
+        let per_shard = config.expected_metrics.div_ceil(n);
         Cache {
-            shards: (0..n).map(|_| Mutex::new(HashTable::new())).collect(),
+            shards: (0..n)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        table: HashTable::with_capacity(per_shard),
+                        in_flight: Vec::new(),
+                    })
+                })
+                .collect(),
             hasher: RandomState::default(),
             size: AtomicUsize::new(0),
             max_points: config.max_points,
@@ -188,7 +217,7 @@ impl Cache {
         ((hash >> 32) as usize) & (self.shards.len() - 1)
     }
 
-    fn lock(&self, shard: usize) -> std::sync::MutexGuard<'_, Table> {
+    fn lock(&self, shard: usize) -> std::sync::MutexGuard<'_, Shard> {
         // A panic while holding the lock leaves the map consistent (every
         // mutation is a single push or swap), so poisoning is ignored.
         self.shards[shard]
@@ -200,13 +229,15 @@ impl Cache {
     /// returns `f`'s result and whether the entry is new.
     fn with_entry<R>(&self, name: &str, f: impl FnOnce(&mut Entry) -> R) -> (R, bool) {
         let hash = self.hash(name);
-        let mut table = self.lock(self.shard_for(hash));
-        if let Some((_, _, entry)) = table.find_mut(hash, |(_, k, _)| **k == *name) {
+        let mut shard = self.lock(self.shard_for(hash));
+        if let Some((_, _, entry)) = shard.table.find_mut(hash, |(_, k, _)| **k == *name) {
             return (f(entry), false);
         }
         let mut entry = self.new_entry();
         let r = f(&mut entry);
-        table.insert_unique(hash, (hash, Arc::from(name), entry), |(h, _, _)| *h);
+        shard
+            .table
+            .insert_unique(hash, (hash, Arc::from(name), entry), |(h, _, _)| *h);
         (r, true)
     }
 
@@ -218,24 +249,24 @@ impl Cache {
         created
     }
 
-    /// Accepts a batch of points, `fields` giving each one's name, timestamp and value,
-    /// and sets `created[i]` when point `i` created its metric's entry (the vector is
-    /// resized to the batch). Same result as [`Cache::add`] on each point in order, but
+    /// Accepts a batch of `len` points, `point(i)` giving point `i`'s name, timestamp and
+    /// value, and sets `created[i]` when point `i` created its metric's entry (the vector
+    /// is resized to the batch). Same result as [`Cache::add`] on each point in order, but
     /// every name is hashed first and each shard is locked once for all its points: the
     /// table writes of one shard then overlap instead of each waiting out its cache miss
     /// at an unlock, and the shared counters are touched once per batch, not per point.
-    pub fn add_batch<P>(
+    pub fn add_batch<'a>(
         &self,
-        points: &[P],
-        fields: impl Fn(&P) -> (&str, u32, f64),
+        len: usize,
+        point: impl Fn(usize) -> (&'a str, u32, f64),
         created: &mut Vec<bool>,
     ) {
         created.clear();
-        created.resize(points.len(), false);
-        if points.is_empty() {
+        created.resize(len, false);
+        if len == 0 {
             return;
         }
-        let hashes: Vec<u64> = points.iter().map(|p| self.hash(fields(p).0)).collect();
+        let hashes: Vec<u64> = (0..len).map(|i| self.hash(point(i).0)).collect();
         // A counting sort by shard; stable, so a metric's points keep their order.
         let mut starts = vec![0usize; self.shards.len() + 1];
         for &h in &hashes {
@@ -244,7 +275,7 @@ impl Cache {
         for s in 1..starts.len() {
             starts[s] += starts[s - 1];
         }
-        let mut order = vec![0u32; points.len()];
+        let mut order = vec![0u32; len];
         let mut next = starts.clone();
         for (i, &h) in hashes.iter().enumerate() {
             let slot = &mut next[self.shard_for(h)];
@@ -255,22 +286,47 @@ impl Cache {
         // segment no older than this generation (see "Generations").
         let since = self.generation();
         let mut new_entries = 0;
+        let mut missing: Vec<u32> = Vec::new();
+        let mut keys: Vec<Arc<str>> = Vec::new();
         for (shard, run) in starts.windows(2).enumerate() {
             if run[0] == run[1] {
                 continue;
             }
-            let mut table = self.lock(shard);
+            missing.clear();
+            let mut guard = self.lock(shard);
+            let table = &mut guard.table;
             for &i in &order[run[0]..run[1]] {
+                let (name, timestamp, value) = point(i as usize);
+                let hash = hashes[i as usize];
+                match table.find_mut(hash, |(_, k, _)| **k == *name) {
+                    Some((_, _, entry)) => entry.push(timestamp, value),
+                    None => missing.push(i),
+                }
+            }
+            if missing.is_empty() {
+                continue;
+            }
+            // New metrics' names are allocated with the lock released and no table write
+            // pending: the allocator's own lock is a full barrier, and between table
+            // inserts it made every insert's cache misses wait in line (the allocation
+            // showed as an eighth of the receive path). A name that turns out to be
+            // present by then (another connection's, or earlier in this batch) is dropped.
+            drop(guard);
+            keys.clear();
+            keys.extend(missing.iter().map(|&i| Arc::from(point(i as usize).0)));
+            let mut guard = self.lock(shard);
+            let table = &mut guard.table;
+            for (&i, key) in missing.iter().zip(keys.drain(..)) {
                 let i = i as usize;
-                let (name, timestamp, value) = fields(&points[i]);
+                let (_, timestamp, value) = point(i);
                 let hash = hashes[i];
-                if let Some((_, _, entry)) = table.find_mut(hash, |(_, k, _)| **k == *name) {
+                if let Some((_, _, entry)) = table.find_mut(hash, |(_, k, _)| *k == key) {
                     entry.push(timestamp, value);
                     continue;
                 }
                 let mut entry = Entry::new(since);
                 entry.push(timestamp, value);
-                table.insert_unique(hash, (hash, Arc::from(name), entry), |(h, _, _)| *h);
+                table.insert_unique(hash, (hash, key, entry), |(h, _, _)| *h);
                 created[i] = true;
                 new_entries += 1;
             }
@@ -278,18 +334,23 @@ impl Cache {
         if new_entries > 0 {
             self.live[(since % GENERATIONS) as usize].fetch_add(new_entries, Ordering::SeqCst);
         }
-        self.size.fetch_add(points.len(), Ordering::Relaxed);
+        self.size.fetch_add(len, Ordering::Relaxed);
     }
 
     /// Every point held for `name`, pending and in flight, oldest first, one
     /// per timestamp (the latest received wins).
     pub fn get(&self, name: &str) -> Vec<(i64, f64)> {
         let hash = self.hash(name);
-        let table = self.lock(self.shard_for(hash));
-        table
-            .find(hash, |(_, k, _)| **k == *name)
-            .map(|(_, _, e)| e.snapshot())
-            .unwrap_or_default()
+        let shard = self.lock(self.shard_for(hash));
+        let Some((_, _, entry)) = shard.table.find(hash, |(_, k, _)| **k == *name) else {
+            return Vec::new();
+        };
+        let in_flight = entry
+            .writing()
+            .then(|| shard.in_flight(name))
+            .flatten()
+            .map(|i| &shard.in_flight[i].1);
+        entry.snapshot(in_flight)
     }
 
     /// Points held in total (pending and in flight, duplicates counted).
@@ -299,7 +360,9 @@ impl Cache {
 
     /// Number of metrics with points held.
     pub fn metrics(&self) -> usize {
-        (0..self.shards.len()).map(|s| self.lock(s).len()).sum()
+        (0..self.shards.len())
+            .map(|s| self.lock(s).table.len())
+            .sum()
     }
 
     /// True while at or above the limit: receivers stop reading.
@@ -317,13 +380,14 @@ impl Cache {
     /// pending points, or a write of it is already in flight.
     pub fn pop(&self, name: &str) -> Option<Popped> {
         let hash = self.hash(name);
-        let mut table = self.lock(self.shard_for(hash));
-        let (_, key, entry) = table.find_mut(hash, |(_, k, _)| **k == *name)?;
+        let mut shard = self.lock(self.shard_for(hash));
+        let (_, key, entry) = shard.table.find_mut(hash, |(_, k, _)| **k == *name)?;
         let key = key.clone();
-        let raw = entry.pending_len();
-        let points = entry.start_write()?;
+        let (in_flight, points) = entry.start_write()?;
+        let raw = in_flight.len();
+        shard.in_flight.push((key.clone(), in_flight));
         Some(Popped {
-            name: key.clone(),
+            name: key,
             points,
             raw,
             generation: self.generation(),
@@ -333,8 +397,12 @@ impl Cache {
     /// The write of `popped` succeeded: its points leave the cache.
     pub fn confirm(&self, popped: Popped) {
         let hash = self.hash(&popped.name);
-        let mut table = self.lock(self.shard_for(hash));
-        if let Ok(mut occupied) = table.find_entry(hash, |(_, k, _)| *k == popped.name) {
+        let mut guard = self.lock(self.shard_for(hash));
+        let shard = &mut *guard;
+        if let Some(i) = shard.in_flight(&popped.name) {
+            shard.in_flight.swap_remove(i);
+        }
+        if let Ok(mut occupied) = shard.table.find_entry(hash, |(_, k, _)| *k == popped.name) {
             let entry = &mut occupied.get_mut().2;
             entry.finish_write();
             let since = entry.since;
@@ -348,7 +416,7 @@ impl Cache {
                 self.count_live(popped.generation, 1);
             }
         }
-        drop(table);
+        drop(guard);
         self.size.fetch_sub(popped.raw, Ordering::Relaxed);
     }
 
@@ -356,9 +424,14 @@ impl Cache {
     /// anything received since, and will be popped again.
     pub fn give_back(&self, popped: Popped) {
         let hash = self.hash(&popped.name);
-        let mut table = self.lock(self.shard_for(hash));
-        if let Some((_, _, entry)) = table.find_mut(hash, |(_, k, _)| *k == popped.name) {
-            entry.abort_write();
+        let mut guard = self.lock(self.shard_for(hash));
+        let shard = &mut *guard;
+        let Some(i) = shard.in_flight(&popped.name) else {
+            return;
+        };
+        let (_, in_flight) = shard.in_flight.swap_remove(i);
+        if let Some((_, _, entry)) = shard.table.find_mut(hash, |(_, k, _)| *k == popped.name) {
+            entry.abort_write(in_flight);
         }
     }
 
@@ -367,9 +440,10 @@ impl Cache {
     pub fn pending_counts(&self, k: usize, n: usize) -> Vec<(Arc<str>, usize)> {
         let mut out = Vec::new();
         for s in (0..self.shards.len()).filter(|s| s % n.max(1) == k) {
-            let table = self.lock(s);
+            let shard = self.lock(s);
             out.extend(
-                table
+                shard
+                    .table
                     .iter()
                     .filter(|(_, _, e)| e.pending_len() > 0 && !e.writing())
                     .map(|(_, name, e)| (name.clone(), e.pending_len())),

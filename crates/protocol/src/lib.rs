@@ -47,8 +47,10 @@ pub mod carbonlink;
 pub mod framing;
 pub mod glob;
 pub mod metric_name;
+pub mod name_batch;
 pub mod pickle;
 pub mod plaintext;
 pub mod pynum;
 
-pub use metric_name::{MetricName, NameError};
+pub use metric_name::{MetricName, MetricNameRef, NameError};
+pub use name_batch::NameBatch;

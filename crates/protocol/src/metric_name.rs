@@ -215,13 +215,12 @@ impl MetricName {
         if is_plain_normal(raw) {
             return Ok(MetricName(raw.to_owned()));
         }
-        let normal = normalise(raw)?;
-        // Every accepted name re-parses to itself, or the cache, the files and carbonlink
-        // could disagree on its spelling.
-        if normal != raw && normalise(&normal).as_deref() != Ok(normal.as_str()) {
-            return Err(NameError::NotCanonical);
-        }
-        Ok(MetricName(normal))
+        normal_form(raw).map(MetricName)
+    }
+
+    /// The name as a borrowed [`MetricNameRef`].
+    pub fn as_name_ref(&self) -> MetricNameRef<'_> {
+        MetricNameRef(&self.0)
     }
 
     /// The normal form.
@@ -236,17 +235,67 @@ impl MetricName {
 
     /// Whether the name has tags (its normal form contains `;`).
     pub fn is_tagged(&self) -> bool {
-        self.0.contains(';')
+        self.as_name_ref().is_tagged()
     }
 
     /// The series name: the whole name if untagged, else the part before the first `;`
     /// (carbon's `name` tag).
     pub fn series(&self) -> &str {
-        self.0.split_once(';').map_or(&self.0, |(name, _)| name)
+        self.as_name_ref().series()
     }
 
     /// The tags other than `name`, as `(tag, value)` in normal-form order.
     pub fn tags(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.as_name_ref().tags()
+    }
+
+    /// The whisper file of this name relative to the whisper directory; see
+    /// [`MetricNameRef::relative_path`].
+    pub fn relative_path(&self) -> PathBuf {
+        self.as_name_ref().relative_path()
+    }
+
+    /// Lowercase hex SHA-256 of the normal form (carbon's tagged-series file name).
+    pub fn tag_hash(&self) -> String {
+        self.as_name_ref().tag_hash()
+    }
+}
+
+/// A validated, normalised metric name borrowed from somewhere else (a
+/// [`crate::name_batch::NameBatch`], a [`MetricName`]): the same guarantees without an
+/// allocation of its own. Only this crate makes one, from a name it validated.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MetricNameRef<'a>(&'a str);
+
+impl<'a> MetricNameRef<'a> {
+    /// Wraps a string this crate has validated and normalised.
+    pub(crate) fn new_unchecked(normal: &'a str) -> Self {
+        MetricNameRef(normal)
+    }
+
+    /// The normal form.
+    pub fn as_str(self) -> &'a str {
+        self.0
+    }
+
+    /// An owned copy.
+    pub fn to_name(self) -> MetricName {
+        MetricName(self.0.to_owned())
+    }
+
+    /// Whether the name has tags (its normal form contains `;`).
+    pub fn is_tagged(self) -> bool {
+        self.0.contains(';')
+    }
+
+    /// The series name: the whole name if untagged, else the part before the first `;`
+    /// (carbon's `name` tag).
+    pub fn series(self) -> &'a str {
+        self.0.split_once(';').map_or(self.0, |(name, _)| name)
+    }
+
+    /// The tags other than `name`, as `(tag, value)` in normal-form order.
+    pub fn tags(self) -> impl Iterator<Item = (&'a str, &'a str)> {
         // Normal form: tags have no ';' or '=', values no ';', so both splits are exact.
         self.0
             .split(';')
@@ -260,7 +309,7 @@ impl MetricName {
     /// the normal form.
     ///
     /// Never absolute, never with an empty, `.` or `..` component, never with NUL.
-    pub fn relative_path(&self) -> PathBuf {
+    pub fn relative_path(self) -> PathBuf {
         if self.is_tagged() {
             let h = self.tag_hash();
             PathBuf::from(format!(
@@ -276,7 +325,7 @@ impl MetricName {
     }
 
     /// Lowercase hex SHA-256 of the normal form (carbon's tagged-series file name).
-    pub fn tag_hash(&self) -> String {
+    pub fn tag_hash(self) -> String {
         let digest = Sha256::digest(self.0.as_bytes());
         let mut hex = String::with_capacity(64);
         for b in digest.iter() {
@@ -285,6 +334,29 @@ impl MetricName {
         }
         hex
     }
+}
+
+/// Appends the normal form of `raw` to `out`, or says why it is refused (`out` is then
+/// unchanged): [`MetricName::parse`] without an allocation for names already in normal
+/// form.
+pub(crate) fn push_normal_form(raw: &str, out: &mut String) -> Result<(), NameError> {
+    if is_plain_normal(raw) {
+        out.push_str(raw);
+    } else {
+        out.push_str(&normal_form(raw)?);
+    }
+    Ok(())
+}
+
+/// The general path of [`MetricName::parse`]: tags, OpenMetrics, tildes, empty components.
+fn normal_form(raw: &str) -> Result<String, NameError> {
+    let normal = normalise(raw)?;
+    // Every accepted name re-parses to itself, or the cache, the files and carbonlink
+    // could disagree on its spelling.
+    if normal != raw && normalise(&normal).as_deref() != Ok(normal.as_str()) {
+        return Err(NameError::NotCanonical);
+    }
+    Ok(normal)
 }
 
 /// The normal form of `raw`, or why it is refused; see [`MetricName::parse`].
@@ -508,6 +580,18 @@ fn parse_openmetrics(raw: &str) -> Result<Parsed<'_>, TagError> {
 impl fmt::Debug for MetricName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "MetricName({:?})", self.0)
+    }
+}
+
+impl fmt::Debug for MetricNameRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MetricNameRef({:?})", self.0)
+    }
+}
+
+impl fmt::Display for MetricNameRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
     }
 }
 

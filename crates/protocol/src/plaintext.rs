@@ -92,6 +92,11 @@ pub enum LineErrorKind {
 }
 
 impl LineError {
+    /// The error for line `number` (its bytes `line`) whose metric name was refused.
+    pub fn name(number: u64, line: &[u8], e: NameError) -> LineError {
+        LineError::new(number, line, LineErrorKind::Name(e))
+    }
+
     fn new(line: u64, bytes: &[u8], kind: LineErrorKind) -> LineError {
         LineError {
             line,
@@ -130,6 +135,33 @@ pub fn excerpt(bytes: &[u8]) -> String {
 /// assert!(parse_line(b"a.b 1", 7).unwrap_err().to_string().starts_with("cannot parse line 7"));
 /// ```
 pub fn parse_line(line: &[u8], number: u64) -> Result<Option<Datapoint>, LineError> {
+    let Some(fields) = parse_fields(line, number)? else {
+        return Ok(None);
+    };
+    let name = MetricName::parse(fields.metric).map_err(|e| LineError::name(number, line, e))?;
+    Ok(Some(Datapoint {
+        name,
+        timestamp: fields.timestamp,
+        value: fields.value,
+    }))
+}
+
+/// A line's fields, numbers parsed, the metric name not validated yet.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fields<'a> {
+    /// The metric name as sent: validate it with [`MetricName::parse`] or
+    /// [`crate::NameBatch::push`] (and report a refusal with [`LineError::name`]).
+    pub metric: &'a str,
+    /// As in [`Datapoint::timestamp`].
+    pub timestamp: f64,
+    /// As in [`Datapoint::value`].
+    pub value: f64,
+}
+
+/// [`parse_line`] up to the name: every check but the name's, in the same order, so a
+/// caller that validates the name next (into a [`crate::NameBatch`], without an
+/// allocation) reports exactly what [`parse_line`] would.
+pub fn parse_fields(line: &[u8], number: u64) -> Result<Option<Fields<'_>>, LineError> {
     let err = |kind| LineError::new(number, line, kind);
     let text = std::str::from_utf8(line).map_err(|_| err(LineErrorKind::NotUtf8))?;
     let mut fields = text.split(is_py_whitespace).filter(|f| !f.is_empty());
@@ -151,9 +183,8 @@ pub fn parse_line(line: &[u8], number: u64) -> Result<Option<Datapoint>, LineErr
     if !timestamp.is_finite() {
         return Err(err(LineErrorKind::NonFiniteTimestamp));
     }
-    let name = MetricName::parse(metric).map_err(|e| err(LineErrorKind::Name(e)))?;
-    Ok(Some(Datapoint {
-        name,
+    Ok(Some(Fields {
+        metric,
         timestamp,
         value,
     }))

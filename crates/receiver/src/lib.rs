@@ -10,8 +10,8 @@
 //! counts what happened and rate-limits the log.
 //!
 //! # Write path
-//! socket bytes → frames or lines → [`charcoal_protocol`] parsers → [`Point`]
-//! (validated name, whole-second timestamp) → [`Sink::accept`] in batches.
+//! socket bytes → frames or lines → [`charcoal_protocol`] parsers → a [`Batch`]
+//! (validated names stored back to back, whole-second timestamps) → [`Sink::accept`].
 //!
 //! # Guarantees
 //! - A bad line, name or frame is counted and logged (at most once a second
@@ -43,12 +43,12 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use counters::Counters;
-pub use point::Point;
+pub use point::{Batch, Sample};
 
 /// Where received points go (the write cache, in the server).
 pub trait Sink: Send + Sync + 'static {
-    /// Takes a batch of points (the vector is left empty).
-    fn accept(&self, points: &mut Vec<Point>);
+    /// Takes a batch of points (it may drop some; the receiver clears the batch after).
+    fn accept(&self, batch: &mut Batch);
     /// True when receivers should stop reading.
     fn is_full(&self) -> bool;
     /// True when receivers may read again after a pause.

@@ -3,15 +3,15 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use charcoal_protocol::plaintext::{LineError, LineSplitter, parse_line};
+use charcoal_protocol::plaintext::{LineError, LineSplitter, parse_fields};
 
 use crate::Counters;
 use crate::listener::{Factory, Protocol, Shared, deliver};
-use crate::point::{Point, finish};
+use crate::point::{Batch, finish};
 
 pub(crate) struct LineProtocol {
     splitter: LineSplitter,
-    batch: Vec<Point>,
+    batch: Batch,
 }
 
 impl LineProtocol {
@@ -19,47 +19,58 @@ impl LineProtocol {
         Arc::new(move || {
             Box::new(LineProtocol {
                 splitter: LineSplitter::new(max_line_len),
-                batch: Vec::new(),
+                batch: Batch::new(),
             })
         })
     }
 }
 
-/// Handles one parsed line: a point for the batch, a NaN to drop, or a
-/// refusal to count and log.
+/// Handles line `number` (its bytes `line`): a point for the batch, a NaN to drop, or a
+/// refusal to count and log. Checked in [`charcoal_protocol::plaintext::parse_line`]'s
+/// order, then carbon's timestamp rules.
 pub(crate) fn take_line(
-    parsed: Result<Option<charcoal_protocol::plaintext::Datapoint>, LineError>,
-    batch: &mut Vec<Point>,
+    line: &[u8],
+    number: u64,
+    batch: &mut Batch,
     shared: &Shared,
     listener: &str,
     peer: Option<SocketAddr>,
 ) {
     let counters = &shared.counters;
-    match parsed {
-        Ok(Some(dp)) => match finish(
-            dp.name,
-            dp.timestamp,
-            dp.value,
-            shared.config.timestamp_resolution,
-        ) {
-            Ok(p) => batch.push(p),
-            Err(reason) => {
-                Counters::add(&counters.invalid_lines, 1);
-                counters.refused(listener, peer, reason);
-            }
-        },
-        Ok(None) => Counters::add(&counters.nan_values, 1),
-        Err(e) => {
-            Counters::add(&counters.invalid_lines, 1);
-            if matches!(e.kind, charcoal_protocol::plaintext::LineErrorKind::Name(_)) {
-                Counters::add(&counters.invalid_names, 1);
-            }
-            counters.refused(
-                listener,
-                peer,
-                format!("invalid line received, ignoring: {e}"),
-            );
+    let refused = |e: LineError| {
+        Counters::add(&counters.invalid_lines, 1);
+        if matches!(e.kind, charcoal_protocol::plaintext::LineErrorKind::Name(_)) {
+            Counters::add(&counters.invalid_names, 1);
         }
+        counters.refused(
+            listener,
+            peer,
+            format!("invalid line received, ignoring: {e}"),
+        );
+    };
+    let fields = match parse_fields(line, number) {
+        Ok(Some(f)) => f,
+        Ok(None) => return Counters::add(&counters.nan_values, 1),
+        Err(e) => return refused(e),
+    };
+    let sample = finish(
+        fields.timestamp,
+        fields.value,
+        shared.config.timestamp_resolution,
+    );
+    // The name is checked before the timestamp's range, as carbon's order of errors was
+    // reproduced before: a line with both wrong is a bad name.
+    let pushed = sample.clone().unwrap_or(crate::point::Sample {
+        timestamp: 0,
+        value: fields.value,
+    });
+    if let Err(e) = batch.push(fields.metric, pushed) {
+        return refused(LineError::name(number, line, e));
+    }
+    if let Err(reason) = sample {
+        batch.pop();
+        Counters::add(&counters.invalid_lines, 1);
+        counters.refused(listener, peer, reason);
     }
 }
 
@@ -77,8 +88,24 @@ impl Protocol for LineProtocol {
     ) -> Result<usize, String> {
         let mut lines = self.splitter.split(buf);
         for line in lines.by_ref() {
-            let parsed = line.and_then(|l| parse_line(l.bytes, l.number));
-            take_line(parsed, &mut self.batch, shared, "line", Some(peer));
+            match line {
+                Ok(l) => take_line(
+                    l.bytes,
+                    l.number,
+                    &mut self.batch,
+                    shared,
+                    "line",
+                    Some(peer),
+                ),
+                Err(e) => {
+                    Counters::add(&shared.counters.invalid_lines, 1);
+                    shared.counters.refused(
+                        "line",
+                        Some(peer),
+                        format!("invalid line received, ignoring: {e}"),
+                    );
+                }
+            }
         }
         let used = lines.consumed();
         deliver(shared, &mut self.batch);

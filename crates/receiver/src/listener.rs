@@ -44,11 +44,12 @@ pub(crate) trait Protocol: Send + 'static {
 
 /// Hands a connection's batch to the sink and counts it (carbon's
 /// `metricsReceived`).
-pub(crate) fn deliver(shared: &Shared, batch: &mut Vec<crate::Point>) {
+pub(crate) fn deliver(shared: &Shared, batch: &mut crate::Batch) {
     Counters::add(&shared.counters.metrics_received, batch.len() as u64);
     if !batch.is_empty() {
         shared.sink.accept(batch);
     }
+    batch.clear();
 }
 
 /// Calls `each` for every whole length-prefixed frame at the start of `buf`

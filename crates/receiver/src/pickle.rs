@@ -5,16 +5,15 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use charcoal_protocol::MetricName;
 use charcoal_protocol::pickle::decode_carbon_batch;
 
 use crate::Counters;
 use crate::listener::{Factory, Protocol, Shared, deliver, for_each_frame};
-use crate::point::{Point, finish};
+use crate::point::{Batch, Sample, finish};
 
 pub(crate) struct PickleProtocol {
     max_frame: usize,
-    batch: Vec<Point>,
+    batch: Batch,
 }
 
 impl PickleProtocol {
@@ -22,7 +21,7 @@ impl PickleProtocol {
         Arc::new(move || {
             Box::new(PickleProtocol {
                 max_frame,
-                batch: Vec::new(),
+                batch: Batch::new(),
             })
         })
     }
@@ -52,26 +51,32 @@ impl PickleProtocol {
         }
         Counters::add(&counters.nan_values, batch.nan_values as u64);
         for (path, ts, value) in batch.points {
-            let name = match MetricName::parse(&path) {
-                Ok(n) => n,
-                Err(e) => {
-                    Counters::add(&counters.invalid_pickles, 1);
-                    Counters::add(&counters.invalid_names, 1);
-                    counters.refused(
-                        "pickle",
-                        Some(peer),
-                        format!("invalid metric name, ignoring: {e}"),
-                    );
-                    continue;
-                }
-            };
-            match finish(name, ts, value, shared.config.timestamp_resolution) {
-                Ok(p) => self.batch.push(p),
-                Err(reason) => {
-                    Counters::add(&counters.invalid_pickles, 1);
-                    counters.refused("pickle", Some(peer), reason);
-                }
-            }
+            self.take(&path, ts, value, shared, peer);
+        }
+    }
+
+    /// One decoded point: the name is checked first, then carbon's timestamp rules.
+    fn take(&mut self, path: &str, ts: f64, value: f64, shared: &Shared, peer: SocketAddr) {
+        let counters = &shared.counters;
+        let sample = finish(ts, value, shared.config.timestamp_resolution);
+        let pushed = sample.clone().unwrap_or(Sample {
+            timestamp: 0,
+            value,
+        });
+        if let Err(e) = self.batch.push(path, pushed) {
+            Counters::add(&counters.invalid_pickles, 1);
+            Counters::add(&counters.invalid_names, 1);
+            counters.refused(
+                "pickle",
+                Some(peer),
+                format!("invalid metric name, ignoring: {e}"),
+            );
+            return;
+        }
+        if let Err(reason) = sample {
+            self.batch.pop();
+            Counters::add(&counters.invalid_pickles, 1);
+            counters.refused("pickle", Some(peer), reason);
         }
     }
 }

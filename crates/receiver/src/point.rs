@@ -1,18 +1,20 @@
 //! Carbon's per-point rules after parsing.
 
-use charcoal_protocol::MetricName;
+use charcoal_protocol::NameBatch;
 use charcoal_protocol::plaintext::is_now_sentinel;
 
-/// A point ready for the cache.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Point {
-    /// Validated, tag-normalised name.
-    pub name: MetricName,
+/// A point's time and value, ready for the cache; its name is the batch's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
     /// Whole seconds since the epoch.
     pub timestamp: u32,
     /// The value (never NaN).
     pub value: f64,
 }
+
+/// Points ready for the cache: validated, tag-normalised names (stored without an
+/// allocation per point) with their samples.
+pub type Batch = NameBatch<Sample>;
 
 fn now() -> f64 {
     std::time::SystemTime::now()
@@ -23,12 +25,7 @@ fn now() -> f64 {
 /// Applies carbon's rules: `-1` means now, the timestamp is cut to
 /// `resolution` seconds (at least whole seconds: whisper stores `u32`
 /// seconds). A timestamp a whisper file cannot hold is refused.
-pub(crate) fn finish(
-    name: MetricName,
-    timestamp: f64,
-    value: f64,
-    resolution: u32,
-) -> Result<Point, String> {
+pub(crate) fn finish(timestamp: f64, value: f64, resolution: u32) -> Result<Sample, String> {
     let t = if is_now_sentinel(timestamp) {
         now()
     } else {
@@ -41,8 +38,7 @@ pub(crate) fn finish(
     }
     let res = u64::from(resolution.max(1));
     let whole = (t as u64) / res * res;
-    Ok(Point {
-        name,
+    Ok(Sample {
         timestamp: whole as u32,
         value,
     })
@@ -54,16 +50,15 @@ mod tests {
 
     #[test]
     fn carbons_rules() {
-        let name = || MetricName::parse("a.b").unwrap();
         let f = |ts: f64, res: u32, want: Option<u32>| {
-            let got = finish(name(), ts, 1.0, res).ok().map(|p| p.timestamp);
+            let got = finish(ts, 1.0, res).ok().map(|p| p.timestamp);
             assert_eq!(got, want, "{ts} / {res}");
         };
         f(1_700_000_000.9, 0, Some(1_700_000_000));
         f(1_700_000_059.0, 60, Some(1_700_000_040));
         f(-5.0, 1, None);
         f(5e9, 1, None);
-        let now = finish(name(), -1.0, 1.0, 1).unwrap().timestamp;
+        let now = finish(-1.0, 1.0, 1).unwrap().timestamp;
         assert!(now > 1_700_000_000);
     }
 }

@@ -2,16 +2,17 @@
 //! flow control on UDP (a sender cannot be slowed down); points are always
 //! taken.
 
-use charcoal_protocol::plaintext::{datagram_lines, parse_line};
+use charcoal_protocol::plaintext::datagram_lines;
 use tokio::net::UdpSocket;
 
 use crate::Counters;
 use crate::line::take_line;
 use crate::listener::{Shared, deliver};
+use crate::point::Batch;
 
 pub(crate) async fn serve(socket: UdpSocket, shared: Shared) {
     let mut buf = vec![0u8; 65_536];
-    let mut batch = Vec::new();
+    let mut batch = Batch::new();
     let mut stopped = shared.stopped.clone();
     loop {
         let (n, peer) = tokio::select! {
@@ -27,8 +28,15 @@ pub(crate) async fn serve(socket: UdpSocket, shared: Shared) {
         match datagram_lines(&buf[..n]) {
             Ok(lines) => {
                 for (i, line) in lines.iter().enumerate() {
-                    let parsed = parse_line(line.as_bytes(), i as u64 + 1);
-                    take_line(parsed, &mut batch, &shared, "udp", Some(peer));
+                    let number = i as u64 + 1;
+                    take_line(
+                        line.as_bytes(),
+                        number,
+                        &mut batch,
+                        &shared,
+                        "udp",
+                        Some(peer),
+                    );
                 }
             }
             Err(e) => {

@@ -24,10 +24,39 @@ use charcoal_protocol::glob::{NodePattern, PathPattern};
 /// costs ten string comparisons. Finds sort their answer anyway.
 type Children = hashbrown::HashMap<Box<str>, Node, foldhash::fast::RandomState>;
 
+/// A node: 16 bytes, so that a leaf (nearly every node) costs its slot in its parent's
+/// map and its name, not an empty map of its own.
 #[derive(Debug, Default)]
 struct Node {
-    children: Children,
+    children: Option<Box<Children>>,
     leaf: bool,
+}
+
+const _: () = assert!(std::mem::size_of::<Node>() <= 16);
+
+impl Node {
+    fn child(&self, name: &str) -> Option<&Node> {
+        self.children.as_ref()?.get(name)
+    }
+
+    fn children(&self) -> impl Iterator<Item = (&str, &Node)> {
+        self.children
+            .iter()
+            .flat_map(|c| c.iter().map(|(name, node)| (&**name, node)))
+    }
+
+    fn is_branch(&self) -> bool {
+        self.children.as_ref().is_some_and(|c| !c.is_empty())
+    }
+
+    fn child_or_insert(&mut self, name: &str) -> &mut Node {
+        let children = self.children.get_or_insert_default();
+        // Looked up by `&str` first: only a node that is really new allocates its name.
+        if !children.contains_key(name) {
+            children.insert(name.into(), Node::default());
+        }
+        children.get_mut(name).expect("just inserted")
+    }
 }
 
 /// One match of a find.
@@ -151,7 +180,7 @@ impl MetricIndex {
 fn contains_in(root: &Node, name: &str) -> bool {
     let mut node = root;
     for part in name.split('.') {
-        match node.children.get(part) {
+        match node.child(part) {
             Some(n) => node = n,
             None => return false,
         }
@@ -162,11 +191,7 @@ fn contains_in(root: &Node, name: &str) -> bool {
 fn insert_into(root: &mut Node, name: &str) -> bool {
     let mut node = root;
     for part in name.split('.') {
-        // Looked up by `&str` first: only a node that is really new allocates its name.
-        if !node.children.contains_key(part) {
-            node.children.insert(part.into(), Node::default());
-        }
-        node = node.children.get_mut(part).expect("just inserted");
+        node = node.child_or_insert(part);
     }
     !std::mem::replace(&mut node.leaf, true)
 }
@@ -199,7 +224,7 @@ fn walk(
                 out.push(Found {
                     path: prefix.clone(),
                     is_leaf: child.leaf,
-                    is_branch: !child.children.is_empty(),
+                    is_branch: child.is_branch(),
                 });
                 Ok(())
             }
@@ -212,13 +237,13 @@ fn walk(
     match first {
         NodePattern::Names(names) => {
             for name in names {
-                if let Some(child) = node.children.get(name.as_str()) {
+                if let Some(child) = node.child(name.as_str()) {
                     visit(name, child, out)?;
                 }
             }
         }
         NodePattern::Wild(_) => {
-            for (name, child) in &node.children {
+            for (name, child) in node.children() {
                 if first.matches(name) {
                     visit(name, child, out)?;
                 }
@@ -229,7 +254,7 @@ fn walk(
             if rest.is_empty() {
                 // A terminal `**` is `**.*` in graphite-web: everything below.
                 let star = [NodePattern::GlobStar];
-                for (name, child) in &node.children {
+                for (name, child) in node.children() {
                     let len = push_name(prefix, name);
                     if out.len() >= limit {
                         return Err(limit);
@@ -237,14 +262,14 @@ fn walk(
                     out.push(Found {
                         path: prefix.clone(),
                         is_leaf: child.leaf,
-                        is_branch: !child.children.is_empty(),
+                        is_branch: child.is_branch(),
                     });
                     walk(child, &star, prefix, out, limit)?;
                     prefix.truncate(len);
                 }
             } else {
                 walk(node, rest, prefix, out, limit)?;
-                for (name, child) in &node.children {
+                for (name, child) in node.children() {
                     let len = push_name(prefix, name);
                     walk(child, patterns, prefix, out, limit)?;
                     prefix.truncate(len);
@@ -256,7 +281,7 @@ fn walk(
 }
 
 fn collect(node: &Node, prefix: &mut String, out: &mut Vec<String>) {
-    for (name, child) in &node.children {
+    for (name, child) in node.children() {
         let len = push_name(prefix, name);
         if child.leaf {
             out.push(prefix.clone());
