@@ -36,6 +36,8 @@ use crate::selfmetrics;
 pub(crate) struct Tuning {
     /// Persister threads.
     pub(crate) writers: usize,
+    /// Added to the persister threads' nice value.
+    pub(crate) writer_nice: i32,
     /// How long shutdown keeps retrying failed writes.
     pub(crate) shutdown_timeout: Duration,
     /// Receiver limits that are flags (line length, connections, idle).
@@ -398,6 +400,7 @@ pub(crate) async fn run(
         persister::Config {
             whisper_dir: settings.whisper_dir.clone(),
             threads: tuning.writers,
+            nice: tuning.writer_nice,
             strategy: settings.write_strategy,
             max_updates_per_second: settings.max_updates_per_second,
             max_creates_per_minute: settings.max_creates_per_minute,

@@ -128,6 +128,12 @@ struct ServeArgs {
     /// Persister threads writing whisper files (default: one per core).
     #[arg(long, value_name = "N")]
     writers: Option<usize>,
+    /// How much lower than the receivers the persister threads run (added to their nice
+    /// value, 0 to 19). When both want the CPU, receiving wins and the cache absorbs the
+    /// difference, bounded by MAX_CACHE_SIZE's flow control; with CPU to spare it changes
+    /// nothing. 0 runs them at the same priority.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(i32).range(0..=19))]
+    writer_nice: i32,
     /// Seconds to keep retrying failed writes at shutdown before giving up.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     shutdown_timeout: u64,
@@ -274,6 +280,7 @@ fn main() -> Result<()> {
                     settings,
                     app::Tuning {
                         writers,
+                        writer_nice: args.writer_nice,
                         shutdown_timeout: std::time::Duration::from_secs(args.shutdown_timeout),
                         receiver: charcoal_receiver::Config {
                             max_line_len: args.max_line_length,

@@ -42,6 +42,7 @@ impl Rig {
             Config {
                 whisper_dir: self.whisper_dir(),
                 threads,
+                nice: 5,
                 strategy: WriteStrategy::Sorted,
                 max_updates_per_second: None,
                 max_creates_per_minute: max_creates,
@@ -214,4 +215,45 @@ fn a_corrupt_existing_file_keeps_its_points_and_others_are_written() {
     assert!(rig.drained(Duration::from_secs(20)));
     assert_eq!(p.stop(&rig.cache, Duration::from_secs(1)), 0);
     assert_eq!(read(&corrupt, now).len(), 1);
+}
+
+/// The nice value of each of this process's threads named `prefix` and a number (all of
+/// them for an empty prefix).
+fn nice_of_threads(prefix: &str) -> Vec<i64> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ...`: fields after the comm, nice is the 19th field.
+        let (head, rest) = stat.rsplit_once(')').unwrap();
+        let comm = head.split_once('(').unwrap().1;
+        let numbered = comm
+            .strip_prefix(prefix)
+            .is_some_and(|n| prefix.is_empty() || n.bytes().all(|b| b.is_ascii_digit()));
+        if numbered {
+            out.push(rest.split_whitespace().nth(16).unwrap().parse().unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn persister_threads_run_below_the_receivers_priority() {
+    let rig = Rig::new();
+    let base = nice_of_threads("").into_iter().min().unwrap();
+    let rules = Rules::parse("[all]\npattern = .*\nretentions = 60:1440\n", "s", "", "a").unwrap();
+    let p = rig.start(2, None, rules);
+    rig.cache.add("m", 1, 1.0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // Other tests in this process run persisters too, all with the same setting: every
+    // thread of that name ends up 5 below the rest, ours included.
+    let lowered = |n: &[i64]| n.len() >= 2 && n.iter().all(|n| *n == base + 5);
+    let mut nices = nice_of_threads("persister-");
+    while !lowered(&nices) && Instant::now() < deadline {
+        std::thread::yield_now();
+        nices = nice_of_threads("persister-");
+    }
+    assert!(lowered(&nices), "{nices:?}, base {base}");
+    p.stop(&rig.cache, Duration::from_secs(1));
 }
