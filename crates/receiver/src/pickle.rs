@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use charcoal_protocol::pickle::decode_carbon_batch;
+use charcoal_protocol::pickle::decode_carbon_points;
 
 use crate::Counters;
 use crate::listener::{Factory, Protocol, Shared, deliver, for_each_frame};
@@ -28,7 +28,7 @@ impl PickleProtocol {
 
     fn frame(&mut self, payload: &[u8], shared: &Shared, peer: SocketAddr) {
         let counters = &shared.counters;
-        let batch = match decode_carbon_batch(payload) {
+        let batch = match decode_carbon_points(payload) {
             Ok(b) => b,
             Err(e) => {
                 Counters::add(&counters.invalid_pickles, 1);

@@ -1,5 +1,7 @@
 //! Carbon's pickle batch: `[(path, (timestamp, value)), ...]` (compat notes §2.2).
 
+use std::borrow::Cow;
+
 use super::Value;
 use super::decode::{Limits, PickleError, decode_with_limits};
 
@@ -55,6 +57,73 @@ pub fn decode_carbon_batch_with_limits(
     data: &[u8],
     limits: &Limits,
 ) -> Result<CarbonBatch, PickleError> {
+    let points = decode_carbon_points_with_limits(data, limits)?;
+    Ok(CarbonBatch {
+        points: points
+            .points
+            .into_iter()
+            .map(|(name, t, v)| (name.into_owned(), t, v))
+            .collect(),
+        malformed: points.malformed,
+        bad_numbers: points.bad_numbers,
+        nan_values: points.nan_values,
+    })
+}
+
+/// [`CarbonBatch`] with the paths borrowed from the frame where the decoder could (the
+/// receivers' form: no allocation per point for the common pickles).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CarbonPoints<'a> {
+    /// As [`CarbonBatch::points`].
+    pub points: Vec<(Cow<'a, str>, f64, f64)>,
+    /// As [`CarbonBatch::malformed`].
+    pub malformed: usize,
+    /// As [`CarbonBatch::bad_numbers`].
+    pub bad_numbers: usize,
+    /// As [`CarbonBatch::nan_values`].
+    pub nan_values: usize,
+}
+
+/// [`decode_carbon_batch`], the paths borrowed where possible: the plain
+/// `[(str, (number, number)), ...]` pickles senders write are read by a fast path straight
+/// from the bytes; anything else by the general restricted decoder. Same result either way.
+pub fn decode_carbon_points(data: &[u8]) -> Result<CarbonPoints<'_>, PickleError> {
+    decode_carbon_points_with_limits(data, &Limits::default())
+}
+
+/// [`decode_carbon_points`] with explicit limits.
+pub fn decode_carbon_points_with_limits<'a>(
+    data: &'a [u8],
+    limits: &Limits,
+) -> Result<CarbonPoints<'a>, PickleError> {
+    if let Some(fast) = super::fast::decode(data, limits) {
+        return Ok(CarbonPoints {
+            points: fast
+                .points
+                .into_iter()
+                .map(|(name, t, v)| (Cow::Borrowed(name), t, v))
+                .collect(),
+            malformed: 0,
+            bad_numbers: fast.bad_numbers,
+            nan_values: fast.nan_values,
+        });
+    }
+    let general = decode_general(data, limits)?;
+    Ok(CarbonPoints {
+        points: general
+            .points
+            .into_iter()
+            .map(|(name, t, v)| (Cow::Owned(name), t, v))
+            .collect(),
+        malformed: general.malformed,
+        bad_numbers: general.bad_numbers,
+        nan_values: general.nan_values,
+    })
+}
+
+/// [`decode_carbon_batch_with_limits`] without the fast path (for the tests that compare
+/// the two).
+pub(crate) fn decode_general(data: &[u8], limits: &Limits) -> Result<CarbonBatch, PickleError> {
     let payload = decode_with_limits(data, limits)?;
     let mut batch = CarbonBatch::default();
     match payload {

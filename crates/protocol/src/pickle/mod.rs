@@ -44,12 +44,16 @@
 mod batch;
 mod decode;
 mod encode;
+mod fast;
 mod repr;
 #[cfg(test)]
 mod tests;
 mod text;
 
-pub use batch::{CarbonBatch, decode_carbon_batch, decode_carbon_batch_with_limits};
+pub use batch::{
+    CarbonBatch, CarbonPoints, decode_carbon_batch, decode_carbon_batch_with_limits,
+    decode_carbon_points, decode_carbon_points_with_limits,
+};
 pub use decode::{HIGHEST_PROTOCOL, Limits, PickleError, decode, decode_with_limits};
 pub use encode::{encode, encode_into};
 

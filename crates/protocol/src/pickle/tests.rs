@@ -636,3 +636,166 @@ fn encode_round_trips() {
     )])]));
     assert_eq!(encode(&i(1)), b"\x80\x02K\x01.");
 }
+
+/// A decoded batch: its points as bits, then its counters as a last pseudo-point.
+type Decoded = Option<Vec<(String, u64, u64)>>;
+
+/// `(fast path, general decoder)` on `data`, points compared bit for bit.
+fn both_paths(data: &[u8]) -> (Decoded, Decoded) {
+    let limits = Limits::default();
+    let bits = |points: Vec<(String, f64, f64)>, bad: usize, nan: usize, malformed: usize| {
+        let mut v: Vec<(String, u64, u64)> = points
+            .into_iter()
+            .map(|(n, t, v)| (n, t.to_bits(), v.to_bits()))
+            .collect();
+        v.push((format!("bad {bad} nan {nan} malformed {malformed}"), 0, 0));
+        v
+    };
+    let fast = fast::decode(data, &limits).map(|b| {
+        let points = b
+            .points
+            .iter()
+            .map(|&(n, t, v)| (n.to_owned(), t, v))
+            .collect();
+        bits(points, b.bad_numbers, b.nan_values, 0)
+    });
+    let general = batch::decode_general(data, &limits)
+        .ok()
+        .map(|b| bits(b.points, b.bad_numbers, b.nan_values, b.malformed));
+    (fast, general)
+}
+
+/// Python's own pickles of two small batches at protocols 1, 2, 4 and 5, made with
+/// `pickle.dumps(batch, protocol=p).hex()` (CPython 3.11):
+/// `[('a.b', (1700000000, 1.5)), ('a.b', (1700000060, 2)), ('c', (2**40, -0.0))]` and one
+/// naming the same string object twice (so the second name is a memo `BINGET`).
+const PYTHON_BATCHES: [&str; 8] = [
+    "5d710028285803000000612e627101284a00f15365473ff8000000000000747102747103286801284a3cf153654b02747104747105285801000000637106284c313039393531313632373737364c0a478000000000000000747107747108652e",
+    "5d71002828580b0000007368617265642e6e616d657101284b01474004000000000000747102747103286801284b0247400c000000000000747104747105652e",
+    "80025d7100285803000000612e6271014a00f15365473ff800000000000086710286710368014a3cf153654b0286710486710558010000006371068a06000000000001478000000000000000867107867108652e",
+    "80025d710028580b0000007368617265642e6e616d6571014b0147400400000000000086710286710368014b0247400c000000000000867104867105652e",
+    "80049543000000000000005d94288c03612e62944a00f15365473ff80000000000008694869468014a3cf153654b02869486948c0163948a0600000000000147800000000000000086948694652e",
+    "80049533000000000000005d94288c0b7368617265642e6e616d65944b014740040000000000008694869468014b0247400c00000000000086948694652e",
+    "80059543000000000000005d94288c03612e62944a00f15365473ff80000000000008694869468014a3cf153654b02869486948c0163948a0600000000000147800000000000000086948694652e",
+    "80059533000000000000005d94288c0b7368617265642e6e616d65944b014740040000000000008694869468014b0247400c00000000000086948694652e",
+];
+
+fn unhex(h: &str) -> Vec<u8> {
+    (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn fast_path_reads_what_senders_write_as_the_general_decoder_does() {
+    for (i, hex) in PYTHON_BATCHES.iter().enumerate() {
+        let data = unhex(hex);
+        let (fast, general) = both_paths(&data);
+        assert!(general.is_some(), "case {i}");
+        // Protocol 1 writes 2**40 as a text LONG, which the fast path leaves alone.
+        if i == 0 {
+            assert_eq!(fast, None);
+        } else {
+            assert_eq!(fast, general, "case {i}");
+        }
+    }
+    // Our own encoder's batches (MARK/APPENDS in runs of 1,000, LONG1 for big ints).
+    let batch = Value::List(
+        (0..2_500i64)
+            .map(|k| {
+                let n = if k % 3 == 0 {
+                    i(k << 40)
+                } else {
+                    Value::Float(k as f64 / 7.0)
+                };
+                t(vec![s(&format!("m.{k}")), t(vec![i(1_700_000_000 + k), n])])
+            })
+            .collect(),
+    );
+    let data = encode(&batch);
+    let (fast, general) = both_paths(&data);
+    assert_eq!(fast.as_ref().map(Vec::len), Some(2_501));
+    assert_eq!(fast, general);
+}
+
+#[test]
+fn fast_path_leaves_other_shapes_to_the_general_decoder() {
+    let cases: [Value; 5] = [
+        // A list point, a bytes name, a string number, a three-tuple, a dict payload.
+        l(vec![l(vec![s("a"), l(vec![i(1), i(2)])])]),
+        l(vec![t(vec![
+            Value::Bytes(b"a".to_vec()),
+            t(vec![i(1), i(2)]),
+        ])]),
+        l(vec![t(vec![s("a"), t(vec![s("1"), i(2)])])]),
+        l(vec![t(vec![s("a"), t(vec![i(1), i(2), i(3)])])]),
+        Value::Dict(vec![(s("a"), i(1))]),
+    ];
+    for v in cases {
+        let data = encode(&v);
+        assert!(fast::decode(&data, &Limits::default()).is_none(), "{v:?}");
+        assert!(decode_carbon_batch(&data).is_ok());
+    }
+}
+
+#[test]
+fn fast_path_counts_the_limits_as_the_general_decoder_does() {
+    // One 100-byte name shared by 50 points: 5,000 bytes of names in the result.
+    let mut p = b"\x80\x02](X\x64\x00\x00\x00".to_vec();
+    p.extend([b'n'; 100]);
+    p.extend(b"q\x01K\x01K\x02\x86\x86");
+    for _ in 0..49 {
+        p.extend(b"h\x01K\x01K\x02\x86\x86");
+    }
+    p.extend(b"e.");
+    let small = Limits {
+        max_total_bytes: 4_999,
+        ..Limits::default()
+    };
+    assert!(fast::decode(&p, &small).is_none());
+    assert!(matches!(
+        decode_carbon_batch_with_limits(&p, &small),
+        Err(PickleError::TooManyBytes { .. })
+    ));
+    let enough = Limits {
+        max_total_bytes: 5_000,
+        ..Limits::default()
+    };
+    assert_eq!(fast::decode(&p, &enough).map(|b| b.points.len()), Some(50));
+    let few_items = Limits {
+        max_items: 250,
+        ..Limits::default()
+    };
+    assert!(fast::decode(&p, &few_items).is_none());
+    assert!(decode_carbon_batch_with_limits(&p, &few_items).is_err());
+}
+
+proptest::proptest! {
+    /// Whatever the fast path accepts, mutated or not, the general decoder decodes the
+    /// same way.
+    #[test]
+    fn fast_path_never_disagrees(
+        case in 0..PYTHON_BATCHES.len(),
+        edits in proptest::collection::vec((0usize..200, 0u8..=255, 0u8..3), 0..4),
+        cut in proptest::option::of(0usize..200),
+    ) {
+        let mut data = unhex(PYTHON_BATCHES[case]);
+        for (at, byte, kind) in edits {
+            let at = at % (data.len() + 1);
+            match kind {
+                0 if at < data.len() => data[at] = byte,
+                1 => data.insert(at, byte),
+                _ if at < data.len() => { data.remove(at); }
+                _ => {}
+            }
+        }
+        if let Some(c) = cut {
+            data.truncate(c);
+        }
+        let (fast, general) = both_paths(&data);
+        if fast.is_some() {
+            proptest::prop_assert_eq!(fast, general);
+        }
+    }
+}
