@@ -111,22 +111,38 @@ impl MetricIndex {
     /// Adds every name not indexed yet: one shared lock to find the missing ones (usually
     /// none: most new cache entries are metrics seen before), one exclusive lock to add
     /// them. Returns how many were new.
+    ///
+    /// Consecutive names under the same parent (`a.b.x`, `a.b.y`: senders write a host's
+    /// or a service's metrics together) share one walk to that parent, both to check and
+    /// to add.
     pub fn insert_many<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> usize {
-        let missing: Vec<&str> = {
+        let names: Vec<&str> = names.into_iter().collect();
+        let mut missing: Vec<&str> = Vec::new();
+        {
             let root = self.root.read().unwrap_or_else(|p| p.into_inner());
-            names
-                .into_iter()
-                .filter(|n| !contains_in(&root, n))
-                .collect()
-        };
+            for group in sibling_runs(&names) {
+                let parent = find_node(&root, parent_of(group[0]));
+                missing.extend(group.iter().filter(|name| {
+                    !parent
+                        .and_then(|p| p.child(leaf_of(name)))
+                        .is_some_and(|n| n.leaf)
+                }));
+            }
+        }
         if missing.is_empty() {
             return 0;
         }
         let mut root = self.root.write().unwrap_or_else(|p| p.into_inner());
-        let added = missing
-            .into_iter()
-            .filter(|n| insert_into(&mut root, n))
-            .count();
+        let mut added = 0;
+        for group in sibling_runs(&missing) {
+            let parent = insert_path(&mut root, parent_of(group[0]));
+            for name in group {
+                let leaf = parent.child_or_insert(leaf_of(name));
+                if !std::mem::replace(&mut leaf.leaf, true) {
+                    added += 1;
+                }
+            }
+        }
         self.leaves.fetch_add(added, Ordering::Relaxed);
         added
     }
@@ -189,11 +205,45 @@ fn contains_in(root: &Node, name: &str) -> bool {
 }
 
 fn insert_into(root: &mut Node, name: &str) -> bool {
+    let leaf = insert_path(root, name);
+    !std::mem::replace(&mut leaf.leaf, true)
+}
+
+/// The node at dotted `path` (the root for ""), made if missing.
+fn insert_path<'n>(root: &'n mut Node, path: &str) -> &'n mut Node {
     let mut node = root;
-    for part in name.split('.') {
-        node = node.child_or_insert(part);
+    if !path.is_empty() {
+        for part in path.split('.') {
+            node = node.child_or_insert(part);
+        }
     }
-    !std::mem::replace(&mut node.leaf, true)
+    node
+}
+
+/// The node at dotted `path` (the root for ""), if there is one.
+fn find_node<'n>(root: &'n Node, path: &str) -> Option<&'n Node> {
+    let mut node = root;
+    if !path.is_empty() {
+        for part in path.split('.') {
+            node = node.child(part)?;
+        }
+    }
+    Some(node)
+}
+
+/// Everything before the last `.` ("" for a top-level name).
+fn parent_of(name: &str) -> &str {
+    name.rsplit_once('.').map_or("", |(parent, _)| parent)
+}
+
+/// Everything after the last `.`.
+fn leaf_of(name: &str) -> &str {
+    name.rsplit_once('.').map_or(name, |(_, leaf)| leaf)
+}
+
+/// `names` cut into runs of consecutive names with the same parent.
+fn sibling_runs<'s, 'a>(names: &'s [&'a str]) -> impl Iterator<Item = &'s [&'a str]> {
+    names.chunk_by(|a, b| parent_of(a) == parent_of(b))
 }
 
 fn push_name(prefix: &mut String, name: &str) -> usize {
@@ -389,6 +439,46 @@ fn read_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Batches of names (siblings next to each other or not, repeats, top-level names,
+    /// a name that is also a branch) give the index, and the counts, that inserting one
+    /// name at a time gives.
+    #[test]
+    fn insert_many_is_one_insert_at_a_time() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for _ in 0..200 {
+            let batched = MetricIndex::new();
+            let single = MetricIndex::new();
+            for _ in 0..5 {
+                let names: Vec<String> = (0..next(30))
+                    .map(|_| {
+                        (0..=next(3))
+                            .map(|_| ["a", "b", "c"][next(3) as usize])
+                            .collect::<Vec<_>>()
+                            .join(".")
+                    })
+                    .collect();
+                let added = batched.insert_many(names.iter().map(String::as_str));
+                // The reference walks from the root for every name.
+                let one_by_one = {
+                    let mut root = single.root.write().unwrap();
+                    names.iter().filter(|n| insert_into(&mut root, n)).count()
+                };
+                single.leaves.fetch_add(one_by_one, Ordering::Relaxed);
+                assert_eq!(added, one_by_one, "{names:?}");
+                assert_eq!(batched.all(), single.all());
+                assert_eq!(batched.len(), single.len());
+                let every = PathPattern::new("**").unwrap();
+                assert_eq!(batched.find(&every, 1_000), single.find(&every, 1_000));
+            }
+        }
+    }
 
     fn paths(found: &[Found]) -> Vec<(&str, bool, bool)> {
         found

@@ -192,3 +192,39 @@ fn datagrams() {
         LineErrorKind::NotUtf8
     );
 }
+
+proptest::proptest! {
+    /// The ASCII shortcut splits as Python's `str.split()` does.
+    #[test]
+    fn ascii_split_is_pythons(text in "[a-c0-9 \t\r\x0b\x0c\x1c-\x1f.]{0,24}") {
+        proptest::prop_assert_eq!(three_fields(&text), three_fields_general(&text));
+    }
+
+    /// The integer shortcut gives the double `float()` gives, bit for bit (sign of zero
+    /// included).
+    #[test]
+    fn integer_shortcut_is_pythons_float(s in "[+-]?[0-9]{1,22}") {
+        let fast = parse_number(&s).map(f64::to_bits);
+        proptest::prop_assert_eq!(fast, parse_float(&s).map(f64::to_bits));
+    }
+}
+
+#[test]
+fn numbers_beyond_the_shortcut() {
+    for s in [
+        "1e3",
+        "1_000",
+        "0x10",
+        "-0",
+        "+0",
+        "18446744073709551616",
+        "nan",
+        " 5",
+    ] {
+        assert_eq!(
+            parse_number(s).map(f64::to_bits),
+            parse_float(s).map(f64::to_bits),
+            "{s}"
+        );
+    }
+}
