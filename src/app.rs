@@ -84,6 +84,10 @@ struct CacheSink {
     counters: Arc<FilterCounters>,
 }
 
+/// While the cache holds fewer points than this (about 20 MB; half of `MAX_CACHE_SIZE` if
+/// that is less), the persisters step aside for busy receivers.
+const STEP_ASIDE_POINTS: usize = 1_000_000;
+
 /// The least the cache's tables are sized for at start (see
 /// [`CacheConfig::expected_metrics`]).
 const EXPECTED_METRICS_FLOOR: usize = 131_072;
@@ -394,6 +398,17 @@ pub(crate) async fn run(
         Ok(n) => n.relative_path(),
         Err(_) => PathBuf::from("_invalid_names_are_never_written"),
     });
+    // Receiving first: while a receiver is handling data and the cache has room, the
+    // persisters wait (see `persister`'s module docs).
+    let busy = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let step_aside: persister::StepAside = {
+        let busy = busy.clone();
+        let cache = cache.clone();
+        let room = settings
+            .max_cache_size
+            .map_or(STEP_ASIDE_POINTS, |max| (max / 2).min(STEP_ASIDE_POINTS));
+        Arc::new(move || busy.load(Ordering::Relaxed) > 0 && cache.size() < room)
+    };
     let persisters = Persisters::start(
         cache.clone(),
         rules.clone(),
@@ -410,6 +425,7 @@ pub(crate) async fn run(
         },
         path_of,
         on_create,
+        step_aside,
     )
     .context("cannot start the persister threads")?;
     let stats = persisters.stats.clone();
@@ -511,6 +527,7 @@ pub(crate) async fn run(
             max_pickle_frame: settings.pickle_max_length,
             timestamp_resolution: settings.min_timestamp_resolution as u32,
             flow_control: settings.flow_control,
+            busy,
             ..tuning.receiver.clone()
         },
         Arc::new(CacheSink {

@@ -37,6 +37,7 @@ mod udp;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -93,6 +94,9 @@ pub struct Config {
     pub timestamp_resolution: u32,
     /// `USE_FLOW_CONTROL`.
     pub flow_control: bool,
+    /// Connections handling received data right now (parsing it and handing it to the
+    /// sink), for whoever should step aside while they are: the server's persisters.
+    pub busy: Arc<AtomicUsize>,
 }
 
 impl Default for Config {
@@ -110,6 +114,7 @@ impl Default for Config {
             drain_quiet: Duration::from_millis(500),
             timestamp_resolution: 1,
             flow_control: true,
+            busy: Arc::default(),
         }
     }
 }

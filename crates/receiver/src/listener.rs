@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -78,6 +78,22 @@ pub(crate) fn for_each_frame(
                 each(payload)?;
             }
         }
+    }
+}
+
+/// Counts a connection as handling data while it lives (see `Config::busy`).
+pub(crate) struct Busy<'a>(&'a AtomicUsize);
+
+impl<'a> Busy<'a> {
+    pub(crate) fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Busy(count)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -201,7 +217,11 @@ async fn connection(
                 break;
             }
         }
-        match proto.on_bytes(&buf, &mut out, shared, peer) {
+        let handled = {
+            let _busy = Busy::new(&shared.config.busy);
+            proto.on_bytes(&buf, &mut out, shared, peer)
+        };
+        match handled {
             Ok(used) => {
                 buf.drain(..used);
             }

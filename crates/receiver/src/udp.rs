@@ -25,6 +25,7 @@ pub(crate) async fn serve(socket: UdpSocket, shared: Shared) {
             },
             _ = stopped.wait_for(|s| *s) => return,
         };
+        let _busy = crate::listener::Busy::new(&shared.config.busy);
         match datagram_lines(&buf[..n]) {
             Ok(lines) => {
                 for (i, line) in lines.iter().enumerate() {

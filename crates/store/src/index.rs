@@ -116,16 +116,14 @@ impl MetricIndex {
     /// or a service's metrics together) share one walk to that parent, both to check and
     /// to add.
     pub fn insert_many<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> usize {
-        let names: Vec<&str> = names.into_iter().collect();
-        let mut missing: Vec<&str> = Vec::new();
+        let names: Vec<(&str, &str)> = names.into_iter().map(split_last).collect();
+        let mut missing: Vec<(&str, &str)> = Vec::new();
         {
             let root = self.root.read().unwrap_or_else(|p| p.into_inner());
             for group in sibling_runs(&names) {
-                let parent = find_node(&root, parent_of(group[0]));
-                missing.extend(group.iter().filter(|name| {
-                    !parent
-                        .and_then(|p| p.child(leaf_of(name)))
-                        .is_some_and(|n| n.leaf)
+                let parent = find_node(&root, group[0].0);
+                missing.extend(group.iter().filter(|(_, leaf)| {
+                    !parent.and_then(|p| p.child(leaf)).is_some_and(|n| n.leaf)
                 }));
             }
         }
@@ -135,10 +133,10 @@ impl MetricIndex {
         let mut root = self.root.write().unwrap_or_else(|p| p.into_inner());
         let mut added = 0;
         for group in sibling_runs(&missing) {
-            let parent = insert_path(&mut root, parent_of(group[0]));
-            for name in group {
-                let leaf = parent.child_or_insert(leaf_of(name));
-                if !std::mem::replace(&mut leaf.leaf, true) {
+            let parent = insert_path(&mut root, group[0].0);
+            for (_, leaf) in group {
+                let node = parent.child_or_insert(leaf);
+                if !std::mem::replace(&mut node.leaf, true) {
                     added += 1;
                 }
             }
@@ -231,19 +229,17 @@ fn find_node<'n>(root: &'n Node, path: &str) -> Option<&'n Node> {
     Some(node)
 }
 
-/// Everything before the last `.` ("" for a top-level name).
-fn parent_of(name: &str) -> &str {
-    name.rsplit_once('.').map_or("", |(parent, _)| parent)
+/// (everything before the last `.`, everything after it); the parent is "" for a
+/// top-level name.
+fn split_last(name: &str) -> (&str, &str) {
+    name.rsplit_once('.').unwrap_or(("", name))
 }
 
-/// Everything after the last `.`.
-fn leaf_of(name: &str) -> &str {
-    name.rsplit_once('.').map_or(name, |(_, leaf)| leaf)
-}
-
-/// `names` cut into runs of consecutive names with the same parent.
-fn sibling_runs<'s, 'a>(names: &'s [&'a str]) -> impl Iterator<Item = &'s [&'a str]> {
-    names.chunk_by(|a, b| parent_of(a) == parent_of(b))
+/// `(parent, leaf)` pairs cut into runs of consecutive pairs with the same parent.
+fn sibling_runs<'s, 'a>(
+    names: &'s [(&'a str, &'a str)],
+) -> impl Iterator<Item = &'s [(&'a str, &'a str)]> {
+    names.chunk_by(|a, b| a.0 == b.0)
 }
 
 fn push_name(prefix: &mut String, name: &str) -> usize {

@@ -1,12 +1,13 @@
 //! Persister threads against a real temporary whisper tree.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use charcoal_cache::{Cache, Config as CacheConfig, WriteStrategy};
 use charcoal_store::Rules;
-use charcoal_store::persister::{Config, OnCreate, PathOf, Persisters};
+use charcoal_store::persister::{Config, OnCreate, PathOf, Persisters, StepAside};
 use whisper_format::{Aggregation, Allocation, Whisper};
 
 fn dotted(name: &str) -> PathBuf {
@@ -17,6 +18,9 @@ struct Rig {
     dir: tempfile::TempDir,
     cache: Arc<Cache>,
     created: Arc<std::sync::Mutex<Vec<String>>>,
+    /// What the persisters' `StepAside` answers, and how often they asked.
+    step_aside: Arc<AtomicBool>,
+    asked: Arc<AtomicUsize>,
 }
 
 impl Rig {
@@ -25,6 +29,8 @@ impl Rig {
             dir: tempfile::tempdir().unwrap(),
             cache: Arc::new(Cache::new(CacheConfig::default())),
             created: Arc::default(),
+            step_aside: Arc::default(),
+            asked: Arc::default(),
         }
     }
 
@@ -36,6 +42,11 @@ impl Rig {
         let created = self.created.clone();
         let on_create: OnCreate = Arc::new(move |n: &str| created.lock().unwrap().push(n.into()));
         let path_of: PathOf = Arc::new(dotted);
+        let (flag, asked) = (self.step_aside.clone(), self.asked.clone());
+        let step_aside: StepAside = Arc::new(move || {
+            asked.fetch_add(1, Ordering::Relaxed);
+            flag.load(Ordering::Relaxed)
+        });
         Persisters::start(
             self.cache.clone(),
             Arc::new(RwLock::new(rules)),
@@ -52,6 +63,7 @@ impl Rig {
             },
             path_of,
             on_create,
+            step_aside,
         )
         .unwrap()
     }
@@ -119,6 +131,32 @@ fn points_reach_files_created_by_the_matching_rules() {
         60
     );
     assert_eq!(rig.created.lock().unwrap().len(), 100);
+}
+
+#[test]
+fn persisters_asked_to_step_aside_for_ever_still_write_everything() {
+    let rig = Rig::new();
+    rig.step_aside.store(true, Ordering::Relaxed);
+    let p = rig.start(1, None, Rules::embedded());
+    let now = whisper_format::now() as u32;
+    for m in 0..3 {
+        rig.cache.add(&format!("aside.m{m}"), now, f64::from(m));
+    }
+    // At most 100 ms aside per write: three metrics in well under the bound.
+    assert!(
+        rig.drained(Duration::from_secs(20)),
+        "points left in the cache"
+    );
+    // Asked again and again before each write (every 200 us while it says yes).
+    assert!(rig.asked.load(Ordering::Relaxed) > 3 * 10);
+    assert_eq!(p.stop(&rig.cache, Duration::from_secs(5)), 0);
+    for m in 0..3 {
+        let file = rig.whisper_dir().join(format!("aside/m{m}.wsp"));
+        assert_eq!(
+            read(&file, i64::from(now) + 1),
+            vec![(i64::from(now) / 60 * 60, f64::from(m))]
+        );
+    }
 }
 
 #[test]
