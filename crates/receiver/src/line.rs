@@ -25,6 +25,20 @@ impl LineProtocol {
     }
 }
 
+/// Counts and logs (rate-limited) a refused line.
+fn refuse_line(shared: &Shared, listener: &str, peer: Option<SocketAddr>, e: LineError) {
+    let counters = &shared.counters;
+    Counters::add(&counters.invalid_lines, 1);
+    if matches!(e.kind, charcoal_protocol::plaintext::LineErrorKind::Name(_)) {
+        Counters::add(&counters.invalid_names, 1);
+    }
+    counters.refused(
+        listener,
+        peer,
+        format!("invalid line received, ignoring: {e}"),
+    );
+}
+
 /// Handles line `number` (its bytes `line`): a point for the batch, a NaN to drop, or a
 /// refusal to count and log. Checked in [`charcoal_protocol::plaintext::parse_line`]'s
 /// order, then carbon's timestamp rules.
@@ -37,17 +51,7 @@ pub(crate) fn take_line(
     peer: Option<SocketAddr>,
 ) {
     let counters = &shared.counters;
-    let refused = |e: LineError| {
-        Counters::add(&counters.invalid_lines, 1);
-        if matches!(e.kind, charcoal_protocol::plaintext::LineErrorKind::Name(_)) {
-            Counters::add(&counters.invalid_names, 1);
-        }
-        counters.refused(
-            listener,
-            peer,
-            format!("invalid line received, ignoring: {e}"),
-        );
-    };
+    let refused = |e: LineError| refuse_line(shared, listener, peer, e);
     let fields = match parse_fields(line, number) {
         Ok(Some(f)) => f,
         Ok(None) => return Counters::add(&counters.nan_values, 1),
@@ -60,10 +64,14 @@ pub(crate) fn take_line(
     );
     // The name is checked before the timestamp's range, as carbon's order of errors was
     // reproduced before: a line with both wrong is a bad name.
-    let pushed = sample.clone().unwrap_or(crate::point::Sample {
-        timestamp: 0,
-        value: fields.value,
-    });
+    let pushed = sample
+        .as_ref()
+        .ok()
+        .copied()
+        .unwrap_or(crate::point::Sample {
+            timestamp: 0,
+            value: fields.value,
+        });
     if let Err(e) = batch.push(fields.metric, pushed) {
         return refused(LineError::name(number, line, e));
     }
@@ -97,14 +105,7 @@ impl Protocol for LineProtocol {
                     "line",
                     Some(peer),
                 ),
-                Err(e) => {
-                    Counters::add(&shared.counters.invalid_lines, 1);
-                    shared.counters.refused(
-                        "line",
-                        Some(peer),
-                        format!("invalid line received, ignoring: {e}"),
-                    );
-                }
+                Err(e) => refuse_line(shared, "line", Some(peer), e),
             }
         }
         let used = lines.consumed();

@@ -59,7 +59,7 @@ impl PickleProtocol {
     fn take(&mut self, path: &str, ts: f64, value: f64, shared: &Shared, peer: SocketAddr) {
         let counters = &shared.counters;
         let sample = finish(ts, value, shared.config.timestamp_resolution);
-        let pushed = sample.clone().unwrap_or(Sample {
+        let pushed = sample.as_ref().ok().copied().unwrap_or(Sample {
             timestamp: 0,
             value,
         });
