@@ -288,7 +288,12 @@ impl Cache {
         let mut new_entries = 0;
         let mut missing: Vec<u32> = Vec::new();
         let mut keys: Vec<Arc<str>> = Vec::new();
-        for (shard, run) in starts.windows(2).enumerate() {
+        // Batches from two connections would sweep the shards in the same order and queue
+        // on the same lock all the way; each starts where its first name's shard is.
+        let n = self.shards.len();
+        let first = self.shard_for(hashes[0]);
+        for shard in (0..n).map(|k| (first + k) & (n - 1)) {
+            let run = [starts[shard], starts[shard + 1]];
             if run[0] == run[1] {
                 continue;
             }
