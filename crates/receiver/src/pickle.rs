@@ -31,23 +31,14 @@ impl PickleProtocol {
         let batch = match decode_carbon_points(payload) {
             Ok(b) => b,
             Err(e) => {
-                Counters::add(&counters.invalid_pickles, 1);
-                counters.refused(
-                    "pickle",
-                    Some(peer),
-                    format!("invalid pickle received, ignoring the frame: {e}"),
-                );
-                return;
+                let reason = format!("invalid pickle received, ignoring the frame: {e}");
+                return refuse(shared, peer, 1, reason);
             }
         };
         let refused = batch.malformed + batch.bad_numbers;
         if refused > 0 {
-            Counters::add(&counters.invalid_pickles, refused as u64);
-            counters.refused(
-                "pickle",
-                Some(peer),
-                format!("{refused} malformed datapoints in a pickle frame, ignoring them"),
-            );
+            let reason = format!("{refused} malformed datapoints in a pickle frame, ignoring them");
+            refuse(shared, peer, refused, reason);
         }
         Counters::add(&counters.nan_values, batch.nan_values as u64);
         for (path, ts, value) in batch.points {
@@ -64,21 +55,25 @@ impl PickleProtocol {
             value,
         });
         if let Err(e) = self.batch.push(path, pushed) {
-            Counters::add(&counters.invalid_pickles, 1);
             Counters::add(&counters.invalid_names, 1);
-            counters.refused(
-                "pickle",
-                Some(peer),
+            return refuse(
+                shared,
+                peer,
+                1,
                 format!("invalid metric name, ignoring: {e}"),
             );
-            return;
         }
         if let Err(reason) = sample {
             self.batch.pop();
-            Counters::add(&counters.invalid_pickles, 1);
-            counters.refused("pickle", Some(peer), reason);
+            refuse(shared, peer, 1, reason);
         }
     }
+}
+
+/// Counts `n` refused pickle items (or one refused frame) and logs why, rate-limited.
+fn refuse(shared: &Shared, peer: SocketAddr, n: usize, reason: String) {
+    Counters::add(&shared.counters.invalid_pickles, n as u64);
+    shared.counters.refused("pickle", Some(peer), reason);
 }
 
 impl Protocol for PickleProtocol {
