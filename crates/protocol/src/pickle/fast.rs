@@ -105,6 +105,11 @@ const ITEMS_PER_POINT: usize = 5;
 /// Decodes `input` if it is a plain carbon batch within `limits`; `None` leaves it to the
 /// general decoder.
 pub(crate) fn decode<'a>(input: &'a [u8], limits: &Limits) -> Option<FastBatch<'a>> {
+    // A batch nests three deep: the list, a point, its time and value.
+    if limits.max_depth < 3 {
+        return None;
+    }
+    let max_memo = MAX_MEMO.min(limits.max_memo);
     let mut r = Reader { input, pos: 0 };
     // The list itself, then each point's items and name bytes, per appearance.
     let mut items = 1usize;
@@ -150,9 +155,13 @@ pub(crate) fn decode<'a>(input: &'a [u8], limits: &Limits) -> Option<FastBatch<'
                 if index >= memo.len() {
                     memo.resize(index + 1, None);
                 }
-                if memo[index].replace(top).is_none() {
+                if memo[index].is_none() {
+                    if memo_len >= max_memo {
+                        return None;
+                    }
                     memo_len += 1;
                 }
+                memo[index] = Some(top);
             }
             // Memo reads: BINGET, LONG_BINGET, of a string or a tuple.
             op @ (b'h' | b'j') => {

@@ -769,6 +769,24 @@ fn fast_path_counts_the_limits_as_the_general_decoder_does() {
     };
     assert!(fast::decode(&p, &few_items).is_none());
     assert!(decode_carbon_batch_with_limits(&p, &few_items).is_err());
+    // The same frame with a memo of one entry, and with room for none.
+    let one = Limits {
+        max_memo: 1,
+        ..Limits::default()
+    };
+    assert_eq!(fast::decode(&p, &one).map(|b| b.points.len()), Some(50));
+    let none = Limits {
+        max_memo: 0,
+        ..Limits::default()
+    };
+    assert!(fast::decode(&p, &none).is_none());
+    assert!(decode_carbon_batch_with_limits(&p, &none).is_err());
+    let shallow = Limits {
+        max_depth: 2,
+        ..Limits::default()
+    };
+    assert!(fast::decode(&p, &shallow).is_none());
+    assert!(decode_carbon_batch_with_limits(&p, &shallow).is_err());
 }
 
 proptest::proptest! {
