@@ -130,12 +130,19 @@ impl MetricIndex {
         if missing.is_empty() {
             return 0;
         }
+        // The leaves' names are allocated before the exclusive lock is taken: inside it,
+        // each allocation would also wait for the map writes before it (the allocator's
+        // lock is a full barrier), and finds wait for the lock.
+        let keys: Vec<Box<str>> = missing.iter().map(|&(_, leaf)| leaf.into()).collect();
+        let mut keys = keys.into_iter();
         let mut root = self.root.write().unwrap_or_else(|p| p.into_inner());
         let mut added = 0;
         for group in sibling_runs(&missing) {
-            let parent = insert_path(&mut root, group[0].0);
-            for (_, leaf) in group {
-                let node = parent.child_or_insert(leaf);
+            let children = insert_path(&mut root, group[0].0)
+                .children
+                .get_or_insert_default();
+            for key in keys.by_ref().take(group.len()) {
+                let node = children.entry(key).or_default();
                 if !std::mem::replace(&mut node.leaf, true) {
                     added += 1;
                 }
