@@ -13,8 +13,13 @@
 #   measures the receivers alone.
 # Knobs: RUNS=5, N=100000, PROTOCOL=plaintext|pickle, CONNECTIONS=4,
 # CHARCOAL_ARGS (extra flags for the server, e.g. "--writer-nice 0"), WORK_DIR
-# (default $TMPDIR or /tmp; each run gets a fresh storage directory under it,
-# removed at the end: see write-path.sh about ext4 and deleted inodes).
+# (default $TMPDIR or /tmp; each run gets a fresh storage directory under it),
+# KEEP_WORK=1 (leave the directory instead of removing it at the end).
+#
+# Removing the files at the end slows file creation on ext4 for the next few
+# minutes (see the note on deleted inodes in write-path.sh): wait about 6
+# minutes before running write-path.sh after this script, or use KEEP_WORK=1
+# and delete the directory when done measuring.
 #
 # Per run: received points/s and drain time (from charcoal-loadgen), the
 # server's CPU seconds and minor page faults over its whole life, its peak RSS,
@@ -37,7 +42,11 @@ work=$(mktemp -d "$base/new-metrics.XXXXXX")
 pid=""
 cleanup() {
   [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-  rm -rf "$work"
+  if [ -n "${KEEP_WORK:-}" ]; then
+    echo "kept $work" >&2
+  else
+    rm -rf "$work"
+  fi
 }
 trap cleanup EXIT
 
