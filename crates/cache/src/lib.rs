@@ -431,10 +431,10 @@ impl Cache {
         let hash = self.hash(&popped.name);
         let mut guard = self.lock(self.shard_for(hash));
         let shard = &mut *guard;
-        let Some(i) = shard.in_flight(&popped.name) else {
-            return;
-        };
-        let (_, in_flight) = shard.in_flight.swap_remove(i);
+        let in_flight = shard
+            .in_flight(&popped.name)
+            .map(|i| shard.in_flight.swap_remove(i).1)
+            .unwrap_or_default();
         if let Some((_, _, entry)) = shard.table.find_mut(hash, |(_, k, _)| *k == popped.name) {
             entry.abort_write(in_flight);
         }
