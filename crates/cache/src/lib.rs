@@ -67,8 +67,9 @@ pub struct Config {
     /// Metrics the tables are sized for at start (they grow past it as needed). Growing
     /// a table moves every entry and touches fresh memory, so a burst of new metrics
     /// right after start — every metric, after a restart — is cheaper into tables sized
-    /// for it; room that is never used costs address space, not resident memory (only
-    /// a table's control bytes, one per slot, are written up front).
+    /// for it. Room that is not used yet costs little until entries land in it, but they
+    /// land at random slots: a table sized far beyond its entries holds them on more
+    /// pages than it needs.
     pub expected_metrics: usize,
 }
 
