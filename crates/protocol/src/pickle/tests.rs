@@ -749,44 +749,85 @@ fn fast_path_counts_the_limits_as_the_general_decoder_does() {
         p.extend(b"h\x01K\x01K\x02\x86\x86");
     }
     p.extend(b"e.");
-    let small = Limits {
-        max_total_bytes: 4_999,
-        ..Limits::default()
-    };
-    assert!(fast::decode(&p, &small).is_none());
+    let d = Limits::default;
+    // (limits, whether both paths accept the frame): at the edge of each limit, the fast
+    // path accepts exactly what the general decoder accepts.
+    let cases = [
+        (
+            Limits {
+                max_total_bytes: 4_999,
+                ..d()
+            },
+            false,
+        ),
+        (
+            Limits {
+                max_total_bytes: 5_000,
+                ..d()
+            },
+            true,
+        ),
+        (
+            Limits {
+                max_items: 250,
+                ..d()
+            },
+            false,
+        ),
+        (
+            Limits {
+                max_items: 251,
+                ..d()
+            },
+            true,
+        ),
+        (Limits { max_memo: 0, ..d() }, false),
+        (Limits { max_memo: 1, ..d() }, true),
+        (
+            Limits {
+                max_depth: 2,
+                ..d()
+            },
+            false,
+        ),
+        (
+            Limits {
+                max_depth: 3,
+                ..d()
+            },
+            true,
+        ),
+        (
+            Limits {
+                max_string_len: 99,
+                ..d()
+            },
+            false,
+        ),
+        (
+            Limits {
+                max_string_len: 100,
+                ..d()
+            },
+            true,
+        ),
+    ];
+    for (limits, accepted) in cases {
+        let fast = fast::decode(&p, &limits).map(|b| b.points.len());
+        assert_eq!(fast, accepted.then_some(50), "{limits:?}");
+        let general = decode_carbon_batch_with_limits(&p, &limits).map(|b| b.points.len());
+        assert_eq!(general.ok(), accepted.then_some(50), "{limits:?}");
+    }
     assert!(matches!(
-        decode_carbon_batch_with_limits(&p, &small),
+        decode_carbon_batch_with_limits(
+            &p,
+            &Limits {
+                max_total_bytes: 4_999,
+                ..d()
+            }
+        ),
         Err(PickleError::TooManyBytes { .. })
     ));
-    let enough = Limits {
-        max_total_bytes: 5_000,
-        ..Limits::default()
-    };
-    assert_eq!(fast::decode(&p, &enough).map(|b| b.points.len()), Some(50));
-    let few_items = Limits {
-        max_items: 250,
-        ..Limits::default()
-    };
-    assert!(fast::decode(&p, &few_items).is_none());
-    assert!(decode_carbon_batch_with_limits(&p, &few_items).is_err());
-    // The same frame with a memo of one entry, and with room for none.
-    let one = Limits {
-        max_memo: 1,
-        ..Limits::default()
-    };
-    assert_eq!(fast::decode(&p, &one).map(|b| b.points.len()), Some(50));
-    let none = Limits {
-        max_memo: 0,
-        ..Limits::default()
-    };
-    assert!(fast::decode(&p, &none).is_none());
-    assert!(decode_carbon_batch_with_limits(&p, &none).is_err());
-    let shallow = Limits {
-        max_depth: 2,
-        ..Limits::default()
-    };
-    assert!(fast::decode(&p, &shallow).is_none());
-    assert!(decode_carbon_batch_with_limits(&p, &shallow).is_err());
 }
 
 proptest::proptest! {
