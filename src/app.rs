@@ -148,7 +148,7 @@ impl Sink for CacheSink {
             // Plain names are their own index names; tagged ones are indexed by their file.
             let mut tagged = Vec::new();
             for name in new_names().filter(|n| n.is_tagged()) {
-                if let Err(e) = self.tags.add(&name.to_name()) {
+                if let Err(e) = self.tags.add(name) {
                     tracing::warn!(metric = %name, "cannot record the tagged name: {e}");
                 }
                 tagged.push(crate::source::index_name(name));

@@ -30,7 +30,7 @@ impl TagDb for TagStore {
         let names = names(paths)?;
         for n in &names {
             self.0
-                .add(n)
+                .add(n.as_name_ref())
                 .map_err(|e| TagDbError::Storage(e.to_string()))?;
         }
         Ok(names.into_iter().map(MetricName::into_string).collect())

@@ -40,7 +40,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
-use charcoal_protocol::MetricName;
+use charcoal_protocol::{MetricName, MetricNameRef};
 use regex::Regex;
 
 /// The most memory one compiled expression may use.
@@ -404,7 +404,7 @@ impl TagIndex {
     }
 
     /// Adds a series; returns whether it was new. Cheap when it is not (a read lock).
-    pub fn add(&self, name: &MetricName) -> Result<bool, TagLogError> {
+    pub fn add(&self, name: MetricNameRef<'_>) -> Result<bool, TagLogError> {
         if self.contains(name.as_str()) {
             return Ok(false);
         }

@@ -10,7 +10,7 @@ fn name(s: &str) -> MetricName {
 fn index(names: &[&str]) -> TagIndex {
     let idx = TagIndex::new();
     for n in names {
-        idx.add(&name(n)).unwrap();
+        idx.add(name(n).as_name_ref()).unwrap();
     }
     idx
 }
@@ -31,7 +31,10 @@ fn find(idx: &TagIndex, exprs: &[&str]) -> Result<Vec<String>, TagQueryError> {
 fn add_is_idempotent_and_remove_forgets_tags() {
     let idx = index(SERIES);
     assert_eq!(idx.len(), 5);
-    assert!(!idx.add(&name("disk.used;dc=x;host=a")).unwrap());
+    assert!(
+        !idx.add(name("disk.used;dc=x;host=a").as_name_ref())
+            .unwrap()
+    );
     assert!(idx.contains("disk.used;dc=x;host=a"));
     assert_eq!(
         idx.tags(None, None).unwrap(),
@@ -205,7 +208,7 @@ fn log_survives_reopen_torn_lines_and_compacts() {
         let (idx, report) = TagIndex::open(&path).unwrap();
         assert_eq!(report, LoadReport::default());
         for n in SERIES {
-            idx.add(&name(n)).unwrap();
+            idx.add(name(n).as_name_ref()).unwrap();
         }
         idx.remove(&name("cpu;host=b")).unwrap();
         idx.sync().unwrap();
@@ -220,7 +223,7 @@ fn log_survives_reopen_torn_lines_and_compacts() {
         assert_eq!((report.series, report.lines), (4, 6));
         assert!(!idx.contains("cpu;host=b"));
         assert!(!idx.contains("half.writ"));
-        idx.add(&name("new;a=1")).unwrap();
+        idx.add(name("new;a=1").as_name_ref()).unwrap();
     }
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.ends_with("-\tcpu;host=b\nnew;a=1\n"), "{text:?}");
@@ -229,7 +232,7 @@ fn log_survives_reopen_torn_lines_and_compacts() {
     assert_eq!(idx.len(), 5);
     for i in 0..COMPACT_MIN_DEAD_LINES {
         let n = name(&format!("churn;i={i}"));
-        idx.add(&n).unwrap();
+        idx.add(n.as_name_ref()).unwrap();
         idx.remove(&n).unwrap();
     }
     drop(idx);
