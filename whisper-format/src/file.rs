@@ -211,17 +211,14 @@ impl Whisper {
     ) -> Result<Whisper> {
         let (file, header) = create_file(path, archives, opts, true)?;
         let len = header.data_end();
-        Ok(Whisper {
-            path: path.to_path_buf(),
+        Ok(Whisper::from_parts(
+            path,
             file,
-            bases: vec![Cell::new(0); header.archives.len()],
-            scratch: Scratch::default(),
             header,
-            backing: Backing::Pread,
-            blocks: RefCell::new(None),
+            Backing::Pread,
             len,
-            lock: opts.lock,
-        })
+            opts.lock,
+        ))
     }
 }
 
@@ -365,7 +362,21 @@ impl Whisper {
                 }
             }
         };
-        Ok(Whisper {
+        Ok(Whisper::from_parts(
+            path, file, header, backing, len, opts.lock,
+        ))
+    }
+
+    /// A handle on an opened or just-created file, nothing cached yet.
+    fn from_parts(
+        path: &Path,
+        file: File,
+        header: Header,
+        backing: Backing,
+        len: u64,
+        lock: bool,
+    ) -> Whisper {
+        Whisper {
             path: path.to_path_buf(),
             file,
             bases: vec![Cell::new(0); header.archives.len()],
@@ -374,8 +385,8 @@ impl Whisper {
             backing,
             blocks: RefCell::new(None),
             len,
-            lock: opts.lock,
-        })
+            lock,
+        }
     }
 
     /// Tells the kernel the whole file is about to be read in order (a dump, a merge):
