@@ -137,28 +137,22 @@ impl Sink for CacheSink {
             }
         }
         let logged_points = batch.len() as u64;
-        let new_names = || {
-            batch
-                .iter()
-                .zip(&created)
-                .filter(|(_, created)| **created)
-                .map(|((name, _), _)| name)
-        };
         if created.iter().any(|c| *c) {
             // Plain names are their own index names; tagged ones are indexed by their file.
-            let mut tagged = Vec::new();
-            for name in new_names().filter(|n| n.is_tagged()) {
+            let mut plain: Vec<&str> = Vec::new();
+            let mut tagged: Vec<String> = Vec::new();
+            for ((name, _), _) in batch.iter().zip(&created).filter(|(_, new)| **new) {
+                if !name.is_tagged() {
+                    plain.push(name.as_str());
+                    continue;
+                }
                 if let Err(e) = self.tags.add(name) {
                     tracing::warn!(metric = %name, "cannot record the tagged name: {e}");
                 }
                 tagged.push(crate::source::index_name(name));
             }
-            self.index.insert_many(
-                new_names()
-                    .filter(|n| !n.is_tagged())
-                    .map(|n| n.as_str())
-                    .chain(tagged.iter().map(String::as_str)),
-            );
+            self.index
+                .insert_many(plain.into_iter().chain(tagged.iter().map(String::as_str)));
         }
         if let Some(w) = &self.wal {
             w.append(logged, logged_points);
