@@ -14,8 +14,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use charcoal_cache::WriteStrategy;
 use charcoal_store::ini;
+use charcoal_store::persister::WriteStrategy;
 use whisper_format::Allocation;
 
 /// Everything the server needs to start.
@@ -68,8 +68,12 @@ pub(crate) struct Settings {
     pub(crate) min_timestamp_resolution: u64,
     /// Keys of `[cache]` that Charcoal does not use, for one warning.
     pub(crate) unused_keys: Vec<String>,
-    /// The `[cache:INSTANCE]` applied (`--instance`), for self-metric names.
+    /// The `[cache:INSTANCE]` applied (`--instance`), for self-metric and pid file names.
     pub(crate) instance: Option<String>,
+    /// `USER`: started as root, run as this user once the ports are bound.
+    pub(crate) user: Option<String>,
+    /// `PID_DIR`: where carbon's pid file goes (None: no pid file).
+    pub(crate) pid_dir: Option<PathBuf>,
 }
 
 /// The keys of `[cache]` that change what Charcoal does.
@@ -102,6 +106,8 @@ const USED_KEYS: &[&str] = &[
     "ENABLE_TAGS",
     "MIN_TIMESTAMP_RESOLUTION",
     "HTTP_LISTEN",
+    "USER",
+    "PID_DIR",
 ];
 
 impl Settings {
@@ -135,6 +141,8 @@ impl Settings {
             min_timestamp_resolution: 1,
             unused_keys: Vec::new(),
             instance: None,
+            user: None,
+            pid_dir: None,
         }
     }
 
@@ -276,6 +284,9 @@ impl Settings {
                 .map_or(0, |n| n as u64),
             unused_keys,
             instance: None,
+            // carbon's empty default means "stay who you are".
+            user: get("USER").filter(|u| !u.is_empty()).map(str::to_owned),
+            pid_dir: get("PID_DIR").filter(|d| !d.is_empty()).map(clean),
         })
     }
 }
@@ -375,7 +386,9 @@ mod tests {
         assert_eq!(s.max_updates_per_second, Some(500.0));
         assert_eq!(s.max_creates_per_minute, Some(50.0));
         assert_eq!(s.allocation, Allocation::Fallocate);
-        assert!(s.unused_keys.contains(&"USER".to_string()));
+        assert_eq!(s.user.as_deref(), Some("_graphite"));
+        assert_eq!(s.pid_dir, Some(PathBuf::from("/var/run")));
+        assert!(!s.unused_keys.contains(&"USER".to_string()));
         assert!(s.unused_keys.contains(&"LOG_UPDATES".to_string()));
         assert!(!s.unused_keys.contains(&"CONF_DIR".to_string()));
     }

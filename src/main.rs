@@ -3,9 +3,8 @@
 
 mod app;
 mod config;
+mod privileges;
 mod selfmetrics;
-mod source;
-mod tags;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -248,7 +247,20 @@ fn open_file_budget() -> usize {
     (soft / 2).min(65_536) as usize
 }
 
-fn main() -> Result<()> {
+/// Errors end the process with one line on standard error (the cause chain joined with
+/// colons), not a debug dump: "cannot listen for pickle on 0.0.0.0:2004: Address already in
+/// use (os error 98)".
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("charcoal: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Health(args) => probe_health(&args),
@@ -298,7 +310,7 @@ fn main() -> Result<()> {
                             ..charcoal_api::serve::HttpLimits::default()
                         },
                         open_files,
-                        wal: (!args.no_wal).then(|| app::WalTuning {
+                        wal: (!args.no_wal).then(|| charcoal_store::WalSettings {
                             sync_interval: std::time::Duration::from_secs_f64(
                                 args.wal_sync_interval.clamp(0.001, 3600.0),
                             ),

@@ -1,33 +1,32 @@
-//! Carbon's self-instrumentation: every `CARBON_METRIC_INTERVAL` the server
-//! stores its own counters as metrics under
-//! `carbon.agents.<host>-<instance>.`, into its own cache, like any metric,
-//! so existing dashboards of carbon-cache keep working.
+//! The server's own counters, two ways:
 //!
-//! Counters are per interval (reset after each report) as in carbon; gauges
-//! (`cache.size`, `cache.queues`, `activeConnections`, `memUsage`) are
-//! sampled at report time.
+//! - carbon's self-instrumentation: every `CARBON_METRIC_INTERVAL` they are stored as
+//!   metrics under `carbon.agents.<host>-<instance>.`, through the store's ingest like any
+//!   received point, so existing carbon-cache dashboards keep working. Counters are per
+//!   interval (reset after each report) as in carbon; gauges are sampled at report time.
+//! - `GET /metrics` in Prometheus' text format: running totals (Prometheus computes rates).
+//!
+//! Both read one table ([`counters`]), so a counter added there shows up in both: carbon's
+//! names (`metricsReceived`, `committedPoints`, ...) and Charcoal's refusal counters
+//! (`invalidLines`, `invalidPickles`, `oversizedFrames`, ...), which carbon logs but does
+//! not count. A few dozen lines of a stable text format need no metrics registry crate.
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use charcoal_cache::Cache;
+use charcoal_protocol::{Batch, Sample};
 use charcoal_receiver::Counters;
-use charcoal_store::persister::Stats;
+use charcoal_store::Store;
 use tokio::sync::watch;
 
 /// Everything the reporter reads.
 pub(crate) struct Sources {
-    /// The write cache (also where the metrics go).
-    pub(crate) cache: Arc<Cache>,
-    /// Persister counters.
-    pub(crate) persisters: Arc<Stats>,
+    /// The store (also where the metrics go).
+    pub(crate) store: Arc<Store>,
     /// Receiver counters.
     pub(crate) receivers: Arc<Counters>,
-    /// White/blacklist drops.
-    pub(crate) filters: Arc<crate::app::FilterCounters>,
-    /// The write-ahead log, when on.
-    pub(crate) wal: Option<Arc<charcoal_store::wal::WalStats>>,
     /// `carbon.agents.<host>-<instance>`.
     pub(crate) prefix: String,
 }
@@ -39,20 +38,6 @@ pub(crate) fn agent_prefix(prefix: &str, instance: Option<&str>) -> String {
         .to_string_lossy()
         .replace('.', "_");
     format!("{prefix}.agents.{host}-{}", instance.unwrap_or("a"))
-}
-
-/// Last values of the running counters, to report differences.
-#[derive(Default)]
-struct Last {
-    received: u64,
-    committed: u64,
-    updates: u64,
-    creates: u64,
-    errors: u64,
-    micros: u64,
-    blacklisted: u64,
-    not_whitelisted: u64,
-    cpu: Duration,
 }
 
 /// User plus system CPU time of this process (from /proc/self/stat).
@@ -83,214 +68,303 @@ fn rss_bytes() -> u64 {
         .map_or(0, |pages| pages * rustix::param::page_size() as u64)
 }
 
-fn sample(src: &Sources, last: &mut Last, elapsed: Duration) -> Vec<(&'static str, f64)> {
-    let delta = |now: u64, before: &mut u64| {
-        let d = now.saturating_sub(*before);
-        *before = now;
-        d
-    };
-    let p = &src.persisters;
-    let received = delta(
-        src.receivers.metrics_received.load(Ordering::Relaxed),
-        &mut last.received,
-    );
-    let committed = delta(
-        p.committed_points.load(Ordering::Relaxed),
-        &mut last.committed,
-    );
-    let updates = delta(
-        p.update_operations.load(Ordering::Relaxed),
-        &mut last.updates,
-    );
-    let creates = delta(p.creates.load(Ordering::Relaxed), &mut last.creates);
-    let errors = delta(p.errors.load(Ordering::Relaxed), &mut last.errors);
-    let micros = delta(p.update_micros.load(Ordering::Relaxed), &mut last.micros);
-    let blacklisted = delta(
-        src.filters.blacklist_matches.load(Ordering::Relaxed),
-        &mut last.blacklisted,
-    );
-    let not_whitelisted = delta(
-        src.filters.whitelist_rejects.load(Ordering::Relaxed),
-        &mut last.not_whitelisted,
-    );
-    let cpu = cpu_time();
-    let cpu_used = cpu.saturating_sub(last.cpu);
-    last.cpu = cpu;
+/// A running total or a sampled value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Counter,
+    Gauge,
+}
 
+/// One of the server's numbers: its carbon name, its Prometheus name, help text, kind and
+/// value now.
+struct Reading {
+    carbon: &'static str,
+    prometheus: &'static str,
+    help: &'static str,
+    kind: Kind,
+    value: f64,
+}
+
+fn load(a: &AtomicU64) -> f64 {
+    a.load(Ordering::Relaxed) as f64
+}
+
+/// Every number, read now. Counters are running totals.
+fn counters(src: &Sources) -> Vec<Reading> {
+    use Kind::{Counter, Gauge};
+    let p = src.store.persister_stats();
+    let r = &src.receivers;
+    let f = src.store.filter_counters();
+    let cache = src.store.cache();
+    let reading = |carbon, prometheus, help, kind, value| Reading {
+        carbon,
+        prometheus,
+        help,
+        kind,
+        value,
+    };
     let mut out = vec![
-        ("cache.size", src.cache.size() as f64),
-        ("cache.queues", src.cache.metrics() as f64),
-        ("metricsReceived", received as f64),
-        ("committedPoints", committed as f64),
-        ("updateOperations", updates as f64),
-        ("creates", creates as f64),
-        ("errors", errors as f64),
-        ("blacklistMatches", blacklisted as f64),
-        ("whitelistRejects", not_whitelisted as f64),
-        (
+        reading(
+            "metricsReceived",
+            "charcoal_metrics_received_total",
+            "Points received over carbon protocols.",
+            Counter,
+            load(&r.metrics_received),
+        ),
+        reading(
+            "committedPoints",
+            "charcoal_committed_points_total",
+            "Points written to whisper files.",
+            Counter,
+            load(&p.committed_points),
+        ),
+        reading(
+            "updateOperations",
+            "charcoal_update_operations_total",
+            "whisper update_many calls.",
+            Counter,
+            load(&p.update_operations),
+        ),
+        reading(
+            "updateSeconds",
+            "charcoal_update_seconds_total",
+            "Time spent in whisper updates.",
+            Counter,
+            load(&p.update_micros) / 1e6,
+        ),
+        reading(
+            "creates",
+            "charcoal_creates_total",
+            "Whisper files created.",
+            Counter,
+            load(&p.creates),
+        ),
+        reading(
+            "errors",
+            "charcoal_errors_total",
+            "Failed whisper writes (their points are kept and retried).",
+            Counter,
+            load(&p.errors),
+        ),
+        reading(
+            "blacklistMatches",
+            "charcoal_blacklist_matches_total",
+            "Points dropped by the blacklist.",
+            Counter,
+            load(&f.blacklist_matches),
+        ),
+        reading(
+            "whitelistRejects",
+            "charcoal_whitelist_rejects_total",
+            "Points dropped by the whitelist.",
+            Counter,
+            load(&f.whitelist_rejects),
+        ),
+        reading(
+            "invalidLines",
+            "charcoal_invalid_lines_total",
+            "Plaintext lines refused (format, number, name, timestamp or length).",
+            Counter,
+            load(&r.invalid_lines),
+        ),
+        reading(
+            "invalidNames",
+            "charcoal_invalid_names_total",
+            "Points refused for their metric name (also counted as lines or pickles).",
+            Counter,
+            load(&r.invalid_names),
+        ),
+        reading(
+            "invalidPickles",
+            "charcoal_invalid_pickles_total",
+            "Pickle frames or datapoints refused.",
+            Counter,
+            load(&r.invalid_pickles),
+        ),
+        reading(
+            "oversizedFrames",
+            "charcoal_oversized_frames_total",
+            "Connections closed for a frame longer than the limit.",
+            Counter,
+            load(&r.oversized_frames),
+        ),
+        reading(
+            "nanValues",
+            "charcoal_nan_values_total",
+            "Points dropped because their value is NaN (as carbon drops them).",
+            Counter,
+            load(&r.nan_values),
+        ),
+        reading(
+            "flowControlPauses",
+            "charcoal_flow_control_pauses_total",
+            "Times a receiver stopped reading because the cache was full.",
+            Counter,
+            load(&r.flow_control_pauses),
+        ),
+        reading(
+            "connections",
+            "charcoal_connections_total",
+            "Carbon connections accepted.",
+            Counter,
+            load(&r.connections),
+        ),
+        reading(
+            "carbonlinkRequests",
+            "charcoal_carbonlink_requests_total",
+            "Carbonlink requests answered.",
+            Counter,
+            load(&r.carbonlink_requests),
+        ),
+        reading(
+            "cache.size",
+            "charcoal_cache_size",
+            "Points held in the write cache.",
+            Gauge,
+            cache.size() as f64,
+        ),
+        reading(
+            "cache.queues",
+            "charcoal_cache_queues",
+            "Metrics with points in the write cache.",
+            Gauge,
+            cache.metrics() as f64,
+        ),
+        reading(
             "activeConnections",
-            src.receivers.active_connections.load(Ordering::Relaxed) as f64,
+            "charcoal_active_connections",
+            "Open carbon connections.",
+            Gauge,
+            r.active_connections.load(Ordering::Relaxed) as f64,
         ),
-        (
-            "cpuUsage",
-            100.0 * cpu_used.as_secs_f64() / elapsed.as_secs_f64().max(1e-9),
+        reading(
+            "cpuSeconds",
+            "charcoal_cpu_seconds_total",
+            "User and system CPU time of the process.",
+            Counter,
+            cpu_time().as_secs_f64(),
         ),
-        ("memUsage", rss_bytes() as f64),
+        reading(
+            "memUsage",
+            "charcoal_resident_memory_bytes",
+            "Resident set size.",
+            Gauge,
+            rss_bytes() as f64,
+        ),
     ];
-    if updates > 0 {
-        out.push(("avgUpdateTime", micros as f64 / 1e6 / updates as f64));
-        out.push(("pointsPerUpdate", committed as f64 / updates as f64));
+    if let Some(w) = src.store.wal_stats() {
+        out.extend([
+            reading(
+                "wal.loggedPoints",
+                "charcoal_wal_logged_points_total",
+                "Points written to the write-ahead log.",
+                Counter,
+                load(&w.logged_points),
+            ),
+            reading(
+                "wal.appendedBytes",
+                "charcoal_wal_appended_bytes_total",
+                "Bytes appended to the write-ahead log.",
+                Counter,
+                load(&w.appended_bytes),
+            ),
+            reading(
+                "wal.syncs",
+                "charcoal_wal_syncs_total",
+                "fdatasync calls of the write-ahead log.",
+                Counter,
+                load(&w.syncs),
+            ),
+            reading(
+                "wal.skippedBatches",
+                "charcoal_wal_skipped_batches_total",
+                "Batches not logged (log full or failing).",
+                Counter,
+                load(&w.skipped_batches),
+            ),
+            reading(
+                "wal.bytes",
+                "charcoal_wal_bytes",
+                "Bytes of write-ahead log segments on disk.",
+                Gauge,
+                load(&w.bytes_on_disk),
+            ),
+            reading(
+                "wal.appending",
+                "charcoal_wal_appending",
+                "1 while the write-ahead log is appending.",
+                Gauge,
+                f64::from(u8::from(w.appending.load(Ordering::Relaxed))),
+            ),
+        ]);
     }
     out
 }
 
-/// The same counters in Prometheus' text exposition format, for `GET /metrics`: running
-/// totals (Prometheus computes rates itself) rather than carbon's per-interval deltas.
-/// Thirteen lines of a stable text format need no metrics registry crate; the values are
-/// read from the atomics the components already keep.
+/// carbon's per-interval values: counters as differences from the last report (CPU as
+/// carbon's `cpuUsage` percentage), gauges as they are, plus carbon's derived averages.
+fn sample(
+    src: &Sources,
+    last: &mut HashMap<&'static str, f64>,
+    elapsed: Duration,
+) -> Vec<(&'static str, f64)> {
+    let mut out = Vec::new();
+    let mut delta = HashMap::new();
+    for r in counters(src) {
+        let value = match r.kind {
+            Kind::Gauge => r.value,
+            Kind::Counter => {
+                let before = last.insert(r.carbon, r.value).unwrap_or(0.0);
+                (r.value - before).max(0.0)
+            }
+        };
+        delta.insert(r.carbon, value);
+        match r.carbon {
+            // carbon reports CPU as a percentage of the interval, not seconds.
+            "cpuSeconds" => out.push(("cpuUsage", 100.0 * value / elapsed.as_secs_f64().max(1e-9))),
+            // Not one of carbon's: the average below carries it.
+            "updateSeconds" => {}
+            name => out.push((name, value)),
+        }
+    }
+    let updates = delta.get("updateOperations").copied().unwrap_or(0.0);
+    if updates > 0.0 {
+        let seconds = delta.get("updateSeconds").copied().unwrap_or(0.0);
+        let points = delta.get("committedPoints").copied().unwrap_or(0.0);
+        out.push(("avgUpdateTime", seconds / updates));
+        out.push(("pointsPerUpdate", points / updates));
+    }
+    out
+}
+
+/// The counters in Prometheus' text exposition format, for `GET /metrics`.
 pub(crate) fn prometheus(src: &Sources) -> String {
     use std::fmt::Write;
-    let p = &src.persisters;
-    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
-    let metrics: [(&str, &str, &str, f64); 13] = [
-        (
-            "charcoal_metrics_received_total",
-            "counter",
-            "Points received over carbon protocols (metricsReceived).",
-            load(&src.receivers.metrics_received),
-        ),
-        (
-            "charcoal_committed_points_total",
-            "counter",
-            "Points written to whisper files (committedPoints).",
-            load(&p.committed_points),
-        ),
-        (
-            "charcoal_update_operations_total",
-            "counter",
-            "whisper update_many calls (updateOperations).",
-            load(&p.update_operations),
-        ),
-        (
-            "charcoal_update_seconds_total",
-            "counter",
-            "Time spent in whisper updates.",
-            load(&p.update_micros) / 1e6,
-        ),
-        (
-            "charcoal_creates_total",
-            "counter",
-            "Whisper files created (creates).",
-            load(&p.creates),
-        ),
-        (
-            "charcoal_errors_total",
-            "counter",
-            "Failed whisper writes (errors).",
-            load(&p.errors),
-        ),
-        (
-            "charcoal_blacklist_matches_total",
-            "counter",
-            "Points dropped by the blacklist (blacklistMatches).",
-            load(&src.filters.blacklist_matches),
-        ),
-        (
-            "charcoal_whitelist_rejects_total",
-            "counter",
-            "Points dropped by the whitelist (whitelistRejects).",
-            load(&src.filters.whitelist_rejects),
-        ),
-        (
-            "charcoal_cache_size",
-            "gauge",
-            "Points held in the write cache (cache.size).",
-            src.cache.size() as f64,
-        ),
-        (
-            "charcoal_cache_queues",
-            "gauge",
-            "Metrics with points in the write cache (cache.queues).",
-            src.cache.metrics() as f64,
-        ),
-        (
-            "charcoal_active_connections",
-            "gauge",
-            "Open carbon connections (activeConnections).",
-            src.receivers.active_connections.load(Ordering::Relaxed) as f64,
-        ),
-        (
-            "charcoal_cpu_seconds_total",
-            "counter",
-            "User and system CPU time of the process.",
-            cpu_time().as_secs_f64(),
-        ),
-        (
-            "charcoal_resident_memory_bytes",
-            "gauge",
-            "Resident set size (memUsage).",
-            rss_bytes() as f64,
-        ),
-    ];
     let mut out = String::new();
-    let mut write = |(name, kind, help, value): (&str, &str, &str, f64)| {
+    for r in counters(src) {
+        let kind = match r.kind {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+        };
         let _ = writeln!(
             out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            "# HELP {name} {help} (carbon.agents.*.{carbon})\n# TYPE {name} {kind}\n{name} {value}",
+            name = r.prometheus,
+            help = r.help,
+            carbon = r.carbon,
+            value = r.value,
         );
-    };
-    metrics.into_iter().for_each(&mut write);
-    if let Some(w) = &src.wal {
-        let wal: [(&str, &str, &str, f64); 6] = [
-            (
-                "charcoal_wal_logged_points_total",
-                "counter",
-                "Points written to the write-ahead log.",
-                load(&w.logged_points),
-            ),
-            (
-                "charcoal_wal_appended_bytes_total",
-                "counter",
-                "Bytes appended to the write-ahead log.",
-                load(&w.appended_bytes),
-            ),
-            (
-                "charcoal_wal_syncs_total",
-                "counter",
-                "fdatasync calls of the write-ahead log.",
-                load(&w.syncs),
-            ),
-            (
-                "charcoal_wal_skipped_batches_total",
-                "counter",
-                "Batches not logged (log full or failing).",
-                load(&w.skipped_batches),
-            ),
-            (
-                "charcoal_wal_bytes",
-                "gauge",
-                "Bytes of write-ahead log segments on disk.",
-                load(&w.bytes_on_disk),
-            ),
-            (
-                "charcoal_wal_appending",
-                "gauge",
-                "1 while the write-ahead log is appending.",
-                f64::from(u8::from(w.appending.load(Ordering::Relaxed))),
-            ),
-        ];
-        wal.into_iter().for_each(&mut write);
     }
     out
 }
 
 /// Reports every `interval` until `stopped`, and once more when stopping.
 pub(crate) async fn report(src: Sources, interval: Duration, mut stopped: watch::Receiver<bool>) {
-    let mut last = Last {
-        cpu: cpu_time(),
-        ..Last::default()
-    };
+    let mut last = HashMap::new();
+    // Totals so far are the first interval's baseline, as carbon starts from zero.
+    let _ = sample(&src, &mut last, Duration::from_secs(1));
     let mut taken = Instant::now();
+    let mut batch = Batch::new();
     loop {
         let stopping = tokio::select! {
             _ = tokio::time::sleep(interval) => false,
@@ -300,8 +374,16 @@ pub(crate) async fn report(src: Sources, interval: Duration, mut stopped: watch:
         let elapsed = taken.elapsed();
         taken = Instant::now();
         for (name, value) in sample(&src, &mut last, elapsed) {
-            src.cache.add(&format!("{}.{name}", src.prefix), now, value);
+            let sample = Sample {
+                timestamp: now,
+                value,
+            };
+            if let Err(e) = batch.push(&format!("{}.{name}", src.prefix), sample) {
+                tracing::warn!("self-metric {name} has no valid name: {e}");
+            }
         }
+        src.store.ingest(&mut batch);
+        batch.clear();
         if stopping {
             return;
         }

@@ -9,8 +9,8 @@
 //! | `DELETE /events/<id>` | 204, 404 if none |
 //! | `GET /events/` | the same list as `get_data` |
 //!
-//! Storage is behind the [`EventStore`] trait, which the binary implements (this crate does
-//! not know where events live); its calls block and run on the blocking pool.
+//! Storage is behind the [`EventStore`] trait (the store's events database in the server,
+//! a memory one in tests); its calls block and run on the blocking pool.
 //!
 //! `get_data` reads `from`, `until` (graphite's time grammar in the server's time zone;
 //! defaults the epoch and now, both inclusive), `tags` (split on spaces) and `set` from the
@@ -39,72 +39,37 @@ use crate::functions::json_response;
 use crate::params::Params;
 use crate::{AppState, form_body, pyjson};
 
-/// One stored event.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Event {
-    /// Its id.
-    pub id: i64,
-    /// When it happened, microseconds since the epoch.
-    pub when_us: i64,
-    /// What happened.
-    pub what: String,
-    /// Free text.
-    pub data: String,
-    /// The tag text: space-separated words.
-    pub tags: String,
-}
+pub use charcoal_store::events::{Event, EventQuery, EventsError, NewEvent, TagMatch};
 
-/// An event to store.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewEvent {
-    /// When it happened, microseconds since the epoch.
-    pub when_us: i64,
-    /// What happened.
-    pub what: String,
-    /// Free text.
-    pub data: String,
-    /// The tag text.
-    pub tags: String,
-}
-
-/// How a query's tags select events.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum TagMatch {
-    /// Every tag.
-    #[default]
-    All,
-    /// At least one tag.
-    Any,
-}
-
-/// Which events to list.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct EventQuery {
-    /// Earliest time, microseconds, inclusive.
-    pub from_us: i64,
-    /// Latest time, microseconds, inclusive.
-    pub until_us: i64,
-    /// Tags to select by (`None`: all events).
-    pub tags: Option<Vec<String>>,
-    /// How the tags select.
-    pub matching: TagMatch,
-}
-
-/// The storage failed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct EventStoreError(pub String);
-
-/// Where events live. Every method blocks.
+/// Where events live. Every method blocks. The store's SQLite database is the server's;
+/// the tests use one in memory.
 pub trait EventStore: Send + Sync {
     /// Stores an event; its new id.
-    fn add(&self, event: NewEvent) -> Result<i64, EventStoreError>;
+    fn add(&self, event: NewEvent) -> Result<i64, EventsError>;
     /// The selected events, oldest first.
-    fn find(&self, query: &EventQuery) -> Result<Vec<Event>, EventStoreError>;
+    fn find(&self, query: &EventQuery) -> Result<Vec<Event>, EventsError>;
     /// The event `id`.
-    fn get(&self, id: i64) -> Result<Option<Event>, EventStoreError>;
+    fn get(&self, id: i64) -> Result<Option<Event>, EventsError>;
     /// Deletes the event `id`; whether it existed.
-    fn delete(&self, id: i64) -> Result<bool, EventStoreError>;
+    fn delete(&self, id: i64) -> Result<bool, EventsError>;
+}
+
+impl EventStore for charcoal_store::events::EventStore {
+    fn add(&self, event: NewEvent) -> Result<i64, EventsError> {
+        charcoal_store::events::EventStore::add(self, &event)
+    }
+
+    fn find(&self, query: &EventQuery) -> Result<Vec<Event>, EventsError> {
+        charcoal_store::events::EventStore::find(self, query)
+    }
+
+    fn get(&self, id: i64) -> Result<Option<Event>, EventsError> {
+        charcoal_store::events::EventStore::get(self, id)
+    }
+
+    fn delete(&self, id: i64) -> Result<bool, EventsError> {
+        charcoal_store::events::EventStore::delete(self, id)
+    }
 }
 
 /// The earliest and latest times Python's `datetime` holds (years 1 to 9999), in seconds:

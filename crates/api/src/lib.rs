@@ -11,6 +11,9 @@
 //! | `/version`, `/version/` | here | the graphite-web version Charcoal answers as |
 //! | `/health`, `/ready` | here | alive; serving its purpose (503 with reasons) |
 //! | `/metrics` without `query` | here | the server's counters for Prometheus |
+//! | `/` | here | a short page: what this is, the endpoints, the version |
+//!
+//! [`local::StoreSource`] is the engine's view of the local store.
 //!
 //! Handlers parse graphite-web's parameters ([`params`]), run the evaluation on the blocking
 //! pool (file reads), and format the answer byte for byte as graphite-web does
@@ -28,6 +31,7 @@ pub mod events;
 pub mod find;
 pub mod format;
 pub mod functions;
+pub mod local;
 pub mod params;
 pub mod pyjson;
 pub mod render;
@@ -124,6 +128,7 @@ pub fn system_clock() -> i64 {
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
     let router = Router::new()
+        .route("/", get(home))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/render", get(render::handler).post(render::handler))
@@ -183,6 +188,35 @@ fn cors_layer(origins: &[HeaderValue]) -> Option<CorsLayer> {
             .allow_origin(AllowOrigin::list(origins.iter().cloned()))
             .allow_credentials(true)
     })
+}
+
+/// What a person who opens the server's address in a browser sees: what this is and
+/// where to go (graphite-web shows its composer there; Charcoal has none).
+async fn home() -> Response {
+    let version = env!("CARGO_PKG_VERSION");
+    let page = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Charcoal</title></head><body>\n\
+<h1>Charcoal {version}</h1>\n\
+<p>A drop-in replacement for carbon-cache, whisper and graphite-web's render API \
+(answering as graphite-web {GRAPHITE_VERSION}). Point Grafana's Graphite data source here.</p>\n\
+<ul>\n\
+<li><a href=\"/render?target=carbon.agents.*.metricsReceived&amp;from=-1h&amp;format=json\">/render</a> \
+graphs' data: json, csv, raw, pickle, msgpack</li>\n\
+<li><a href=\"/metrics/find?query=*\">/metrics/find</a>, /metrics/expand, \
+<a href=\"/metrics/index.json\">/metrics/index.json</a>: metric names</li>\n\
+<li><a href=\"/tags\">/tags</a>, /tags/findSeries, /tags/autoComplete/*: tagged series</li>\n\
+<li><a href=\"/functions\">/functions</a>: the render functions</li>\n\
+<li><a href=\"/events/get_data\">/events</a>: annotations</li>\n\
+<li><a href=\"/version\">/version</a>, <a href=\"/health\">/health</a>, \
+<a href=\"/ready\">/ready</a>, <a href=\"/metrics\">/metrics</a> (Prometheus)</li>\n\
+</ul>\n</body></html>\n"
+    );
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page,
+    )
+        .into_response()
 }
 
 /// graphite-web's `version.html`: the version and a newline.

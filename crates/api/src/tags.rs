@@ -29,7 +29,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use charcoal_protocol::MetricName;
 use charcoal_query::value::py_str_repr;
+use charcoal_store::tags::{TagIndex, TagQueryError};
 use serde_json::{Value, json};
 
 use crate::params::Params;
@@ -39,7 +41,7 @@ use crate::{AppState, form_body};
 /// graphite-web's `TAGDB_AUTOCOMPLETE_LIMIT`.
 pub const AUTOCOMPLETE_LIMIT: i64 = 100;
 
-/// The tag database as the API sees it; the binary implements it over its tag index.
+/// The tag database as the API sees it: the store's tag index in the server.
 /// Names are normalised by the implementation; limits are already resolved (`None`: all).
 pub trait TagDb: Send + Sync {
     /// Adds series; returns their normalised names, in order.
@@ -85,6 +87,77 @@ pub enum TagDbError {
     /// The server failed (500).
     #[error("{0}")]
     Storage(String),
+}
+
+/// Names validated and normalised with [`MetricName`], the rules every stored name
+/// follows; all of a batch before any is used, so a bad name adds none of it.
+fn names(paths: &[String]) -> Result<Vec<MetricName>, TagDbError> {
+    paths
+        .iter()
+        .map(|p| {
+            MetricName::parse(p)
+                .map_err(|e| TagDbError::Invalid(format!("Cannot parse path {p}: {e}")))
+        })
+        .collect()
+}
+
+fn invalid(e: TagQueryError) -> TagDbError {
+    TagDbError::Invalid(e.to_string())
+}
+
+impl TagDb for TagIndex {
+    fn tag_series(&self, paths: &[String]) -> Result<Vec<String>, TagDbError> {
+        let names = names(paths)?;
+        for n in &names {
+            self.add(n.as_name_ref())
+                .map_err(|e| TagDbError::Storage(e.to_string()))?;
+        }
+        Ok(names.into_iter().map(MetricName::into_string).collect())
+    }
+
+    fn del_series(&self, paths: &[String]) -> Result<(), TagDbError> {
+        for n in names(paths)? {
+            self.remove(&n)
+                .map_err(|e| TagDbError::Storage(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    fn find_series(&self, exprs: &[String]) -> Result<Vec<String>, TagDbError> {
+        TagIndex::find_series(self, exprs).map_err(invalid)
+    }
+
+    fn tags(&self, filter: Option<&str>, limit: Option<usize>) -> Result<Vec<String>, TagDbError> {
+        TagIndex::tags(self, filter, limit).map_err(invalid)
+    }
+
+    fn values(
+        &self,
+        tag: &str,
+        filter: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Option<Vec<(String, usize)>>, TagDbError> {
+        TagIndex::values(self, tag, filter, limit).map_err(invalid)
+    }
+
+    fn auto_complete_tags(
+        &self,
+        exprs: &[String],
+        prefix: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<String>, TagDbError> {
+        TagIndex::auto_complete_tags(self, exprs, prefix, limit).map_err(invalid)
+    }
+
+    fn auto_complete_values(
+        &self,
+        exprs: &[String],
+        tag: &str,
+        prefix: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<String>, TagDbError> {
+        TagIndex::auto_complete_values(self, exprs, tag, prefix, limit).map_err(invalid)
+    }
 }
 
 /// A tag database with nothing in it that refuses additions (graphite-web's `DummyTagDB`).

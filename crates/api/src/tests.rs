@@ -18,7 +18,7 @@ const NOW: i64 = 1_700_003_600;
 struct MemoryEvents(Mutex<Vec<events::Event>>);
 
 impl events::EventStore for MemoryEvents {
-    fn add(&self, e: events::NewEvent) -> Result<i64, events::EventStoreError> {
+    fn add(&self, e: events::NewEvent) -> Result<i64, events::EventsError> {
         let mut all = self.0.lock().unwrap();
         let id = all.len() as i64 + 1;
         all.push(events::Event {
@@ -31,7 +31,7 @@ impl events::EventStore for MemoryEvents {
         Ok(id)
     }
 
-    fn find(&self, q: &events::EventQuery) -> Result<Vec<events::Event>, events::EventStoreError> {
+    fn find(&self, q: &events::EventQuery) -> Result<Vec<events::Event>, events::EventsError> {
         let mut out: Vec<events::Event> = self
             .0
             .lock()
@@ -56,11 +56,11 @@ impl events::EventStore for MemoryEvents {
         Ok(out)
     }
 
-    fn get(&self, id: i64) -> Result<Option<events::Event>, events::EventStoreError> {
+    fn get(&self, id: i64) -> Result<Option<events::Event>, events::EventsError> {
         Ok(self.0.lock().unwrap().iter().find(|e| e.id == id).cloned())
     }
 
-    fn delete(&self, id: i64) -> Result<bool, events::EventStoreError> {
+    fn delete(&self, id: i64) -> Result<bool, events::EventsError> {
         let mut all = self.0.lock().unwrap();
         let before = all.len();
         all.retain(|e| e.id != id);

@@ -41,6 +41,7 @@
 
 #![deny(missing_docs)]
 
+mod doorbell;
 mod entry;
 mod queue;
 
@@ -48,6 +49,9 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use doorbell::Doorbell;
 
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
@@ -131,6 +135,8 @@ pub struct Cache {
     generation: AtomicU32,
     /// Live entries per generation, indexed by generation % GENERATIONS.
     live: [AtomicUsize; GENERATIONS as usize],
+    /// Where idle writers wait for points (see [`Cache::wait_for_points`]).
+    doorbell: Doorbell,
 }
 
 impl Cache {
@@ -152,7 +158,31 @@ impl Cache {
             max_points: config.max_points,
             generation: AtomicU32::new(0),
             live: std::array::from_fn(|_| AtomicUsize::new(0)),
+            doorbell: Doorbell::default(),
         }
+    }
+
+    /// Blocks while the cache holds no point and `other_work()` is false, until points
+    /// arrive, [`Cache::ring`] is called, or `timeout` passes. An idle writer waits here
+    /// instead of polling, so an idle server costs no CPU. Whoever makes `other_work()`
+    /// true must call [`Cache::ring`] after.
+    pub fn wait_for_work(&self, timeout: Duration, other_work: impl Fn() -> bool) {
+        self.doorbell.wait_while(
+            || self.size.load(Ordering::SeqCst) == 0 && !other_work(),
+            timeout,
+        );
+    }
+
+    /// Wakes every writer waiting in [`Cache::wait_for_points`] (to stop, or to take a
+    /// request that is not a point).
+    pub fn ring(&self) {
+        self.doorbell.ring();
+    }
+
+    /// Counts `n` new points and wakes waiting writers if there are any.
+    fn grew(&self, n: usize) {
+        self.size.fetch_add(n, Ordering::SeqCst);
+        self.doorbell.ring_if_waiting();
     }
 
     /// The current generation.
@@ -246,7 +276,7 @@ impl Cache {
     /// before (a new entry).
     pub fn add(&self, name: &str, timestamp: u32, value: f64) -> bool {
         let ((), created) = self.with_entry(name, |e| e.push(timestamp, value));
-        self.size.fetch_add(1, Ordering::Relaxed);
+        self.grew(1);
         created
     }
 
@@ -340,7 +370,7 @@ impl Cache {
         if new_entries > 0 {
             self.live[(since % GENERATIONS) as usize].fetch_add(new_entries, Ordering::SeqCst);
         }
-        self.size.fetch_add(len, Ordering::Relaxed);
+        self.grew(len);
     }
 
     /// Every point held for `name`, pending and in flight, oldest first, one

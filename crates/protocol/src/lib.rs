@@ -53,4 +53,4 @@ pub mod plaintext;
 pub mod pynum;
 
 pub use metric_name::{MetricName, MetricNameRef, NameError};
-pub use name_batch::NameBatch;
+pub use name_batch::{Batch, NameBatch, Sample};

@@ -27,6 +27,20 @@ struct Item<T> {
     value: T,
 }
 
+/// A point's time and value, ready for the cache; its name is the batch's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// Whole seconds since the epoch.
+    pub timestamp: u32,
+    /// The value (never NaN).
+    pub value: f64,
+}
+
+/// Points ready for the store: validated, tag-normalised names (stored without an
+/// allocation per point) with their samples. What every producer of points (receivers,
+/// log replay) hands to the store's ingest.
+pub type Batch = NameBatch<Sample>;
+
 /// Items of type `T`, each with a validated, normalised metric name, in insertion order.
 #[derive(Debug, Clone)]
 pub struct NameBatch<T> {

@@ -9,8 +9,19 @@ use charcoal_protocol::carbonlink::{Request, Response, decode_request};
 use charcoal_protocol::framing::write_frame;
 use charcoal_protocol::pickle::Value;
 
-use crate::listener::{Factory, Protocol, Shared, for_each_frame};
+use crate::listener::{ConnectionError, Factory, Protocol, Shared, for_each_frame};
 use crate::{CacheReader, Counters};
+
+/// Runs a call that does file I/O (a whisper header read or write) without holding up the
+/// runtime's other tasks: the worker thread hands its tasks to the others meanwhile. (On a
+/// single-threaded runtime, as in some tests, there is no other thread to hand them to.)
+fn off_the_runtime<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
 
 pub(crate) struct CarbonlinkProtocol {
     reader: Arc<dyn CacheReader>,
@@ -51,9 +62,9 @@ impl CarbonlinkProtocol {
                 if key != "aggregationMethod" {
                     return Response::Error(format!("Unsupported metadata key \"{key}\""));
                 }
-                match self.reader.aggregation_method(&metric) {
+                match off_the_runtime(|| self.reader.aggregation_method(&metric)) {
                     Ok(m) => Response::Value(Value::Str(m)),
-                    Err(e) => Response::Error(e),
+                    Err(e) => Response::Error(e.to_string()),
                 }
             }
             Request::SetMetadata { metric, key, value } => {
@@ -66,12 +77,12 @@ impl CarbonlinkProtocol {
                         value.py_str()
                     ));
                 };
-                match self.reader.set_aggregation_method(&metric, new) {
+                match off_the_runtime(|| self.reader.set_aggregation_method(&metric, new)) {
                     Ok(old) => Response::SetMetadata {
                         old_value: Value::Str(old),
                         new_value: Value::Str(new.to_string()),
                     },
-                    Err(e) => Response::Error(e),
+                    Err(e) => Response::Error(e.to_string()),
                 }
             }
             Request::Unknown { request_type } => Response::invalid_request_type(&request_type),
@@ -96,11 +107,11 @@ impl Protocol for CarbonlinkProtocol {
         out: &mut Vec<u8>,
         shared: &Shared,
         peer: SocketAddr,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, ConnectionError> {
         for_each_frame(
             buf,
             self.max_frame,
-            "carbonlink request",
+            ("carbonlink request", "--max-carbonlink-frame"),
             &shared.counters,
             |payload| {
                 Counters::add(&shared.counters.carbonlink_requests, 1);
@@ -112,7 +123,7 @@ impl Protocol for CarbonlinkProtocol {
                     }
                 };
                 write_frame(&response.encode(), out)
-                    .map_err(|e| format!("cannot frame a reply of {} bytes", e.0))
+                    .map_err(|e| ConnectionError::ReplyTooLarge(e.0))
             },
         )
     }

@@ -56,14 +56,19 @@ pub trait Sink: Send + Sync + 'static {
     fn below_low_watermark(&self) -> bool;
 }
 
+/// Why a carbonlink metadata request failed: the implementation's own error, whose text
+/// goes back to the client as carbon's `{'error': ...}`.
+pub type MetadataError = Box<dyn std::error::Error + Send + Sync>;
+
 /// What the carbonlink port answers from.
 pub trait CacheReader: Send + Sync + 'static {
     /// The points held for a metric, not yet in its file, oldest first.
     fn cached(&self, metric: &str) -> Vec<(i64, f64)>;
-    /// The metric's aggregation method (the only metadata key carbon knows).
-    fn aggregation_method(&self, metric: &str) -> Result<String, String>;
-    /// Changes the aggregation method; returns the old one.
-    fn set_aggregation_method(&self, metric: &str, method: &str) -> Result<String, String>;
+    /// The metric's aggregation method (the only metadata key carbon knows). May block
+    /// (it reads a file); the receiver calls it off the async runtime's worker.
+    fn aggregation_method(&self, metric: &str) -> Result<String, MetadataError>;
+    /// Changes the aggregation method; returns the old one. May block, as above.
+    fn set_aggregation_method(&self, metric: &str, method: &str) -> Result<String, MetadataError>;
 }
 
 /// Listener addresses and limits.
@@ -143,73 +148,128 @@ pub struct Receivers {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// Binds every configured listener, then starts serving. Fails (binding
-/// nothing) if any address cannot be bound.
-pub async fn start(
+/// Every configured listener, bound and not yet serving: the server binds its ports
+/// first (as root, if it must drop privileges after) and opens its store in between.
+#[derive(Debug)]
+pub struct Listeners {
     config: Config,
-    sink: Arc<dyn Sink>,
-    reader: Arc<dyn CacheReader>,
-) -> std::io::Result<Receivers> {
-    let counters = Arc::new(Counters::default());
-    let (stop, stopped) = watch::channel(false);
-    let bind = |addr: Option<SocketAddr>| async move {
+    line: Option<tokio::net::TcpListener>,
+    pickle: Option<tokio::net::TcpListener>,
+    carbonlink: Option<tokio::net::TcpListener>,
+    udp: Option<tokio::net::UdpSocket>,
+    /// Where they listen.
+    pub bound: Bound,
+}
+
+/// A listener that could not be bound.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen for {what} on {addr}: {source}")]
+pub struct BindError {
+    /// Which listener (`line`, `udp`, `pickle`, `carbonlink`).
+    pub what: &'static str,
+    /// Its address.
+    pub addr: SocketAddr,
+    /// Why (an address in use, a privileged port).
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Binds every configured listener. Fails (binding nothing) if any address cannot be
+/// bound.
+pub async fn bind(config: Config) -> Result<Listeners, BindError> {
+    async fn tcp(
+        what: &'static str,
+        addr: Option<SocketAddr>,
+    ) -> Result<Option<tokio::net::TcpListener>, BindError> {
         match addr {
-            Some(a) => tokio::net::TcpListener::bind(a).await.map(Some),
+            Some(addr) => tokio::net::TcpListener::bind(addr)
+                .await
+                .map(Some)
+                .map_err(|source| BindError { what, addr, source }),
             None => Ok(None),
         }
-    };
-    let line = bind(config.line).await?;
-    let pickle = bind(config.pickle).await?;
-    let carbonlink = bind(config.carbonlink).await?;
+    }
+    let line = tcp("plaintext (TCP)", config.line).await?;
+    let pickle = tcp("pickle", config.pickle).await?;
+    let carbonlink = tcp("carbonlink", config.carbonlink).await?;
     let udp = match config.udp {
-        Some(a) => Some(tokio::net::UdpSocket::bind(a).await?),
+        Some(addr) => {
+            Some(
+                tokio::net::UdpSocket::bind(addr)
+                    .await
+                    .map_err(|source| BindError {
+                        what: "plaintext (UDP)",
+                        addr,
+                        source,
+                    })?,
+            )
+        }
         None => None,
     };
     let bound = Bound {
-        line: line.as_ref().map(|l| l.local_addr()).transpose()?,
-        udp: udp.as_ref().map(|u| u.local_addr()).transpose()?,
-        pickle: pickle.as_ref().map(|l| l.local_addr()).transpose()?,
-        carbonlink: carbonlink.as_ref().map(|l| l.local_addr()).transpose()?,
+        line: line.as_ref().and_then(|l| l.local_addr().ok()),
+        udp: udp.as_ref().and_then(|u| u.local_addr().ok()),
+        pickle: pickle.as_ref().and_then(|l| l.local_addr().ok()),
+        carbonlink: carbonlink.as_ref().and_then(|l| l.local_addr().ok()),
     };
-    let config = Arc::new(config);
-    let shared = listener::Shared {
-        config: config.clone(),
-        sink: sink.clone(),
-        counters: counters.clone(),
-        stopped: stopped.clone(),
-    };
-    let mut tasks = Vec::new();
-    if let Some(l) = line {
-        tasks.push(tokio::spawn(listener::serve(
-            l,
-            shared.clone(),
-            line::LineProtocol::factory(config.max_line_len),
-        )));
-    }
-    if let Some(l) = pickle {
-        tasks.push(tokio::spawn(listener::serve(
-            l,
-            shared.clone(),
-            pickle::PickleProtocol::factory(config.max_pickle_frame),
-        )));
-    }
-    if let Some(l) = carbonlink {
-        let reader = reader.clone();
-        tasks.push(tokio::spawn(listener::serve(
-            l,
-            shared.clone(),
-            carbonlink::CarbonlinkProtocol::factory(reader, config.max_carbonlink_frame),
-        )));
-    }
-    if let Some(u) = udp {
-        tasks.push(tokio::spawn(udp::serve(u, shared.clone())));
-    }
-    Ok(Receivers {
+    Ok(Listeners {
+        config,
+        line,
+        pickle,
+        carbonlink,
+        udp,
         bound,
-        counters,
-        stop,
-        tasks,
     })
+}
+
+impl Listeners {
+    /// Starts serving: received points go to `sink`, carbonlink answers from `reader`.
+    pub fn serve(self, sink: Arc<dyn Sink>, reader: Arc<dyn CacheReader>) -> Receivers {
+        let counters = Arc::new(Counters::default());
+        let (stop, stopped) = watch::channel(false);
+        let config = Arc::new(self.config);
+        let shared = listener::Shared {
+            config: config.clone(),
+            sink,
+            counters: counters.clone(),
+            stopped: stopped.clone(),
+        };
+        let mut tasks = Vec::new();
+        if let Some(l) = self.line {
+            tasks.push(tokio::spawn(listener::serve(
+                l,
+                shared.clone(),
+                line::LineProtocol::factory(config.max_line_len),
+            )));
+        }
+        if let Some(l) = self.pickle {
+            tasks.push(tokio::spawn(listener::serve(
+                l,
+                shared.clone(),
+                pickle::PickleProtocol::factory(config.max_pickle_frame),
+            )));
+        }
+        if let Some(l) = self.carbonlink {
+            tasks.push(tokio::spawn(listener::serve(
+                l,
+                shared.clone(),
+                carbonlink::CarbonlinkProtocol::factory(reader, config.max_carbonlink_frame),
+            )));
+        }
+        if let Some(u) = self.udp {
+            tasks.push(tokio::spawn(udp::serve(u, shared.clone())));
+        }
+        tasks.push(tokio::spawn(counters::summarize_refusals(
+            counters.clone(),
+            stopped,
+        )));
+        Receivers {
+            bound: self.bound,
+            counters,
+            stop,
+            tasks,
+        }
+    }
 }
 
 impl Receivers {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use charcoal_protocol::plaintext::{LineError, LineSplitter, parse_fields};
 
 use crate::Counters;
-use crate::listener::{Factory, Protocol, Shared, deliver};
+use crate::listener::{ConnectionError, Factory, Protocol, Shared, deliver};
 use crate::point::{Batch, finish};
 
 pub(crate) struct LineProtocol {
@@ -29,13 +29,20 @@ impl LineProtocol {
 fn refuse_line(shared: &Shared, listener: &str, peer: Option<SocketAddr>, e: LineError) {
     let counters = &shared.counters;
     Counters::add(&counters.invalid_lines, 1);
-    if matches!(e.kind, charcoal_protocol::plaintext::LineErrorKind::Name(_)) {
-        Counters::add(&counters.invalid_names, 1);
-    }
+    use charcoal_protocol::plaintext::LineErrorKind;
+    let hint = match e.kind {
+        LineErrorKind::Name(_) => {
+            Counters::add(&counters.invalid_names, 1);
+            ""
+        }
+        // The operator's way out: say which setting the limit is.
+        LineErrorKind::TooLong { .. } => " (raise it with --max-line-length)",
+        _ => "",
+    };
     counters.refused(
         listener,
         peer,
-        format!("invalid line received, ignoring: {e}"),
+        format!("invalid line received, ignoring: {e}{hint}"),
     );
 }
 
@@ -93,7 +100,7 @@ impl Protocol for LineProtocol {
         _out: &mut Vec<u8>,
         shared: &Shared,
         peer: SocketAddr,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, ConnectionError> {
         let mut lines = self.splitter.split(buf);
         for line in lines.by_ref() {
             match line {

@@ -23,6 +23,23 @@ pub(crate) struct Shared {
     pub(crate) stopped: watch::Receiver<bool>,
 }
 
+/// Why a connection is closed by its protocol.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConnectionError {
+    /// A length-prefixed frame announced longer than the limit: the stream cannot be
+    /// resynchronised.
+    #[error("a {what} of {len} bytes exceeds the limit of {max} (raise it with {setting})")]
+    FrameTooLarge {
+        what: &'static str,
+        len: u32,
+        max: usize,
+        setting: &'static str,
+    },
+    /// A reply too large to frame.
+    #[error("cannot frame a reply of {0} bytes")]
+    ReplyTooLarge(usize),
+}
+
 /// One connection's protocol state.
 pub(crate) trait Protocol: Send + 'static {
     /// The listener's name, for logs.
@@ -35,7 +52,7 @@ pub(crate) trait Protocol: Send + 'static {
         out: &mut Vec<u8>,
         shared: &Shared,
         peer: SocketAddr,
-    ) -> Result<usize, String>;
+    ) -> Result<usize, ConnectionError>;
     /// Whether reading pauses while the cache is full.
     fn flow_controlled(&self) -> bool {
         true
@@ -58,10 +75,10 @@ pub(crate) fn deliver(shared: &Shared, batch: &mut crate::Batch) {
 pub(crate) fn for_each_frame(
     buf: &[u8],
     max: usize,
-    what: &str,
+    (what, setting): (&'static str, &'static str),
     counters: &Counters,
-    mut each: impl FnMut(&[u8]) -> Result<(), String>,
-) -> Result<usize, String> {
+    mut each: impl FnMut(&[u8]) -> Result<(), ConnectionError>,
+) -> Result<usize, ConnectionError> {
     use charcoal_protocol::framing::{Frame, split_frame};
     let mut used = 0;
     loop {
@@ -69,9 +86,12 @@ pub(crate) fn for_each_frame(
             Frame::Incomplete => return Ok(used),
             Frame::TooLarge(len) => {
                 Counters::add(&counters.oversized_frames, 1);
-                return Err(format!(
-                    "a {what} of {len} bytes exceeds the limit of {max}"
-                ));
+                return Err(ConnectionError::FrameTooLarge {
+                    what,
+                    len,
+                    max,
+                    setting,
+                });
             }
             frame @ Frame::Frame(payload) => {
                 used += frame.consumed();

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use charcoal_protocol::pickle::decode_carbon_points;
 
 use crate::Counters;
-use crate::listener::{Factory, Protocol, Shared, deliver, for_each_frame};
+use crate::listener::{ConnectionError, Factory, Protocol, Shared, deliver, for_each_frame};
 use crate::point::{Batch, Sample, finish};
 
 pub(crate) struct PickleProtocol {
@@ -87,11 +87,11 @@ impl Protocol for PickleProtocol {
         _out: &mut Vec<u8>,
         shared: &Shared,
         peer: SocketAddr,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, ConnectionError> {
         let used = for_each_frame(
             buf,
             self.max_frame,
-            "pickle frame (PICKLE_RECEIVER_MAX_LENGTH)",
+            ("pickle frame", "PICKLE_RECEIVER_MAX_LENGTH in carbon.conf"),
             &shared.counters,
             |payload| {
                 self.frame(payload, shared, peer);

@@ -1,20 +1,7 @@
 //! Carbon's per-point rules after parsing.
 
-use charcoal_protocol::NameBatch;
 use charcoal_protocol::plaintext::is_now_sentinel;
-
-/// A point's time and value, ready for the cache; its name is the batch's.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Sample {
-    /// Whole seconds since the epoch.
-    pub timestamp: u32,
-    /// The value (never NaN).
-    pub value: f64,
-}
-
-/// Points ready for the cache: validated, tag-normalised names (stored without an
-/// allocation per point) with their samples.
-pub type Batch = NameBatch<Sample>;
+pub use charcoal_protocol::{Batch, Sample};
 
 fn now() -> f64 {
     std::time::SystemTime::now()

@@ -31,18 +31,15 @@ use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use charcoal_cache::{Cache, Popped, WriteStrategy};
-use whisper_format::{Access, Allocation, CreateOptions, OpenOptions, Whisper};
+pub use charcoal_cache::WriteStrategy;
+use charcoal_cache::{Cache, Popped};
+use crossbeam_channel::{Receiver, Sender};
+use whisper_format::{Access, Aggregation, Allocation, CreateOptions, OpenOptions, Whisper};
 
+use crate::index::MetricIndex;
+use crate::names;
 use crate::schemas::Rules;
 use crate::throttle::TokenBucket;
-
-/// Maps a (validated, normalised) metric name to its file, relative to the
-/// whisper directory. Supplied by the caller, which owns the naming rules.
-pub type PathOf = Arc<dyn Fn(&str) -> PathBuf + Send + Sync>;
-
-/// Called with each newly created metric name (to update the index).
-pub type OnCreate = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Asked before each write: true while something more urgent wants the CPU (in the
 /// server: the receivers are handling data and the cache has room), and the persister
@@ -98,16 +95,41 @@ pub struct Persisters {
     handles: Vec<JoinHandle<()>>,
     stopping: Arc<AtomicBool>,
     deadline: Arc<OnceLock<Instant>>,
+    cache: Arc<Cache>,
+    /// Each thread's requests that are not points (a file's metadata), so the thread
+    /// that writes a file is the only one that ever changes it.
+    requests: Vec<Sender<Request>>,
     /// Shared counters.
     pub stats: Arc<Stats>,
+}
+
+/// Work for a persister thread other than writing points.
+enum Request {
+    /// Change a file's aggregation method; the answer is the old one.
+    SetAggregation {
+        path: PathBuf,
+        method: Aggregation,
+        reply: Sender<Result<Aggregation, whisper_format::Error>>,
+    },
+}
+
+/// Why a request to the persisters was not carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// The file's own error (missing, corrupt, locked).
+    #[error(transparent)]
+    Whisper(#[from] whisper_format::Error),
+    /// The persisters have stopped (the server is shutting down).
+    #[error("the store is shutting down")]
+    Stopped,
 }
 
 struct Shared {
     cache: Arc<Cache>,
     rules: Arc<std::sync::RwLock<Rules>>,
     config: Config,
-    path_of: PathOf,
-    on_create: OnCreate,
+    /// New files' metrics go into the index as they are created.
+    index: Arc<MetricIndex>,
     step_aside: StepAside,
     updates: Option<TokenBucket>,
     creates: Option<TokenBucket>,
@@ -123,8 +145,7 @@ impl Persisters {
         cache: Arc<Cache>,
         rules: Arc<std::sync::RwLock<Rules>>,
         config: Config,
-        path_of: PathOf,
-        on_create: OnCreate,
+        index: Arc<MetricIndex>,
         step_aside: StepAside,
     ) -> std::io::Result<Persisters> {
         let stats = Arc::new(Stats::default());
@@ -134,25 +155,27 @@ impl Persisters {
         let shared = Arc::new(Shared {
             updates: config.max_updates_per_second.map(TokenBucket::per_second),
             creates: config.max_creates_per_minute.map(TokenBucket::per_minute),
-            cache,
+            cache: cache.clone(),
             rules,
             config,
-            path_of,
-            on_create,
+            index,
             step_aside,
             stats: stats.clone(),
             stopping: stopping.clone(),
             deadline: deadline.clone(),
         });
         let mut handles = Vec::with_capacity(threads);
+        let mut requests = Vec::with_capacity(threads);
         for k in 0..threads {
             let shared = shared.clone();
+            let (tx, rx) = crossbeam_channel::unbounded();
+            requests.push(tx);
             handles.push(
                 std::thread::Builder::new()
                     .name(format!("persister-{k}"))
                     .spawn(move || {
                         lower_priority(shared.config.nice);
-                        Worker::new(shared, k, threads).run();
+                        Worker::new(shared, k, threads, rx).run();
                     })?,
             );
         }
@@ -160,8 +183,32 @@ impl Persisters {
             handles,
             stopping,
             deadline,
+            cache,
+            requests,
             stats,
         })
+    }
+
+    /// Sets the aggregation method of `name`'s file (at `path`) on the thread that
+    /// writes it, so the change never races a write of the same file; returns the old
+    /// method. Blocks until that thread has done it.
+    pub fn set_aggregation(
+        &self,
+        name: &str,
+        path: PathBuf,
+        method: Aggregation,
+    ) -> Result<Aggregation, RequestError> {
+        let k = self.cache.shard_of(name) % self.requests.len();
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        self.requests[k]
+            .send(Request::SetAggregation {
+                path,
+                method,
+                reply,
+            })
+            .map_err(|_| RequestError::Stopped)?;
+        self.cache.ring();
+        Ok(answer.recv().map_err(|_| RequestError::Stopped)??)
     }
 
     /// Lifts the rate limits, writes everything still cached, retrying
@@ -171,6 +218,7 @@ impl Persisters {
     pub fn stop(self, cache: &Cache, give_up_after: Duration) -> usize {
         let _ = self.deadline.set(Instant::now() + give_up_after);
         self.stopping.store(true, Ordering::SeqCst);
+        cache.ring();
         for h in self.handles {
             let _ = h.join();
         }
@@ -195,13 +243,19 @@ fn lower_priority(by: i32) {
 struct Worker {
     shared: Arc<Shared>,
     queue: charcoal_cache::WriteQueue,
+    requests: Receiver<Request>,
     /// Metrics waiting out a failure or a create limit: when to retry, the
     /// current backoff, and whether it is only the create limit (lifted on
     /// stop).
     backoff: HashMap<Arc<str>, (Instant, Duration, bool)>,
 }
 
+/// How long a persister waits when the points left are another thread's or waiting out
+/// a backoff.
 const IDLE: Duration = Duration::from_millis(5);
+/// The longest a persister sleeps in an empty cache before looking again (it is woken as
+/// soon as points arrive; this only bounds the cost of a missed wake-up).
+const EMPTY_WAIT: Duration = Duration::from_secs(1);
 /// How long a persister waits each time it steps aside.
 const STEP_ASIDE_PAUSE: Duration = Duration::from_micros(200);
 /// The longest a persister steps aside in a row: it then writes one metric, so it always
@@ -218,12 +272,43 @@ enum Outcome {
 }
 
 impl Worker {
-    fn new(shared: Arc<Shared>, k: usize, n: usize) -> Worker {
+    fn new(shared: Arc<Shared>, k: usize, n: usize, requests: Receiver<Request>) -> Worker {
         let queue = shared.cache.write_queue(k, n, shared.config.strategy);
         Worker {
             shared,
             queue,
+            requests,
             backoff: HashMap::new(),
+        }
+    }
+
+    fn serve_requests(&self) {
+        while let Ok(request) = self.requests.try_recv() {
+            match request {
+                Request::SetAggregation {
+                    path,
+                    method,
+                    reply,
+                } => {
+                    let result = Whisper::open(&path)
+                        .and_then(|mut w| w.set_aggregation(Some(method), None))
+                        .map(|(old, _)| old);
+                    let _ = reply.send(result);
+                }
+            }
+        }
+    }
+
+    /// Nothing of ours to write: sleep until points arrive when the cache is empty (an
+    /// idle server costs nothing), briefly otherwise (the points are another thread's,
+    /// or waiting out a backoff).
+    fn wait(&self) {
+        if self.shared.cache.size() == 0 && self.requests.is_empty() {
+            self.shared
+                .cache
+                .wait_for_work(EMPTY_WAIT, || !self.requests.is_empty());
+        } else {
+            std::thread::sleep(IDLE);
         }
     }
 
@@ -243,13 +328,15 @@ impl Worker {
                 );
                 return;
             }
+            self.serve_requests();
             if !stopping {
                 self.step_aside();
             }
             match self.queue.next_batch() {
                 Some(popped) => self.handle(popped, stopping),
                 None if stopping && self.backoff.is_empty() => return,
-                None => std::thread::sleep(IDLE),
+                None if stopping => std::thread::sleep(IDLE),
+                None => self.wait(),
             }
         }
     }
@@ -322,10 +409,12 @@ impl Worker {
 
     fn write(&self, popped: &Popped, stopping: bool) -> Outcome {
         let shared = &*self.shared;
-        let path = shared
-            .config
-            .whisper_dir
-            .join((shared.path_of)(&popped.name));
+        // Cache keys are names the store validated; one that did not parse would wait in
+        // the cache, never escape the whisper directory.
+        let Some(relative) = names::file_of(&popped.name) else {
+            return Outcome::Failed(format!("{:?} is not a valid metric name", popped.name));
+        };
+        let path = shared.config.whisper_dir.join(relative);
         let started = Instant::now();
         let opts = OpenOptions {
             write: true,
@@ -346,7 +435,9 @@ impl Worker {
                 match self.create(&path, &popped.name, opts) {
                     Ok(w) => {
                         shared.stats.creates.fetch_add(1, Ordering::Relaxed);
-                        (shared.on_create)(&popped.name);
+                        if let Some(indexed) = names::index_name_of(&popped.name) {
+                            shared.index.insert(&indexed);
+                        }
                         w
                     }
                     Err(e) => return Outcome::Failed(e),

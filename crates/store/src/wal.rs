@@ -41,6 +41,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use charcoal_cache::Cache;
+use charcoal_protocol::{Batch as PointBatch, Sample};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 
 const MAGIC: &[u8; 8] = b"CHWAL001";
@@ -125,6 +126,8 @@ pub struct Replayed {
     pub segments: usize,
     /// Points put back into the cache.
     pub points: u64,
+    /// Logged names that no longer validate (skipped).
+    pub invalid_names: u64,
     /// Segments whose tail was torn or corrupt (reading stopped there).
     pub torn: Vec<String>,
 }
@@ -150,10 +153,13 @@ fn segment_files(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
     Ok(out)
 }
 
-/// Reads every segment in `dir`, oldest first, into `cache` (in the cache's current
-/// generation, which must be the one the replayed segments are then filed under).
-pub fn replay(dir: &Path, cache: &Cache) -> io::Result<Replayed> {
+/// Reads every segment in `dir`, oldest first, and hands each logged batch to `ingest`
+/// (the store's ingest, so replayed points are indexed as received ones are; they must go
+/// into the cache in its current generation, which the replayed segments are then filed
+/// under). A name that no longer validates is skipped and counted.
+pub fn replay(dir: &Path, mut ingest: impl FnMut(&mut PointBatch)) -> io::Result<Replayed> {
     let mut report = Replayed::default();
+    let mut batch = PointBatch::new();
     for (_, path) in segment_files(dir)? {
         report.segments += 1;
         let mut data = Vec::new();
@@ -180,12 +186,14 @@ pub fn replay(dir: &Path, cache: &Cache) -> io::Result<Replayed> {
                 ));
                 break;
             };
-            let mut n = 0;
-            let ok = decode_batch(payload, |name, ts, v| {
-                cache.add(name, ts, v);
-                n += 1;
+            batch.clear();
+            let ok = decode_batch(payload, |name, timestamp, value| {
+                match batch.push(name, Sample { timestamp, value }) {
+                    Ok(()) => report.points += 1,
+                    Err(_) => report.invalid_names += 1,
+                }
             });
-            report.points += n;
+            ingest(&mut batch);
             if ok.is_none() {
                 report
                     .torn
@@ -599,7 +607,12 @@ mod tests {
         let mut f = OpenOptions::new().append(true).open(last).unwrap();
         f.write_all(&[7, 0, 0, 0, 1, 2]).unwrap();
         let fresh = Cache::new(charcoal_cache::Config::default());
-        let report = replay(dir.path(), &fresh).unwrap();
+        let report = replay(dir.path(), |batch| {
+            for (name, s) in batch.iter() {
+                fresh.add(name.as_str(), s.timestamp, s.value);
+            }
+        })
+        .unwrap();
         assert_eq!(report.points, 3);
         assert_eq!(report.torn.len(), 1, "{report:?}");
         assert_eq!(fresh.get("a.b"), vec![(10, 1.5), (30, 3.0)]);

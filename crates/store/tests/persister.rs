@@ -7,17 +7,15 @@ use std::time::{Duration, Instant};
 
 use charcoal_cache::{Cache, Config as CacheConfig, WriteStrategy};
 use charcoal_store::Rules;
-use charcoal_store::persister::{Config, OnCreate, PathOf, Persisters, StepAside};
+use charcoal_store::index::MetricIndex;
+use charcoal_store::persister::{Config, Persisters, StepAside};
 use whisper_format::{Aggregation, Allocation, Whisper};
-
-fn dotted(name: &str) -> PathBuf {
-    PathBuf::from(format!("{}.wsp", name.replace('.', "/")))
-}
 
 struct Rig {
     dir: tempfile::TempDir,
     cache: Arc<Cache>,
-    created: Arc<std::sync::Mutex<Vec<String>>>,
+    /// The index the persisters add each file they create to.
+    created: Arc<MetricIndex>,
     /// What the persisters' `StepAside` answers, and how often they asked.
     step_aside: Arc<AtomicBool>,
     asked: Arc<AtomicUsize>,
@@ -39,9 +37,6 @@ impl Rig {
     }
 
     fn start(&self, threads: usize, max_creates: Option<f64>, rules: Rules) -> Persisters {
-        let created = self.created.clone();
-        let on_create: OnCreate = Arc::new(move |n: &str| created.lock().unwrap().push(n.into()));
-        let path_of: PathOf = Arc::new(dotted);
         let (flag, asked) = (self.step_aside.clone(), self.asked.clone());
         let step_aside: StepAside = Arc::new(move || {
             asked.fetch_add(1, Ordering::Relaxed);
@@ -61,8 +56,7 @@ impl Rig {
                 lock: true,
                 autoflush: false,
             },
-            path_of,
-            on_create,
+            self.created.clone(),
             step_aside,
         )
         .unwrap()
@@ -130,7 +124,7 @@ fn points_reach_files_created_by_the_matching_rules() {
         whisper_format::info(&other).unwrap().archives[0].seconds_per_point,
         60
     );
-    assert_eq!(rig.created.lock().unwrap().len(), 100);
+    assert_eq!(rig.created.len(), 100);
 }
 
 #[test]
@@ -206,22 +200,18 @@ fn the_create_limit_delays_new_files_without_dropping_points_and_stop_flushes() 
         rig.cache.add(&format!("new.m{i}"), (now - 30) as u32, 1.0);
     }
     let end = Instant::now() + Duration::from_secs(10);
-    while rig.created.lock().unwrap().len() < 2 && Instant::now() < end {
+    while rig.created.len() < 2 && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(5));
     }
     std::thread::sleep(Duration::from_millis(50));
-    assert_eq!(
-        rig.created.lock().unwrap().len(),
-        2,
-        "two tokens, two files"
-    );
+    assert_eq!(rig.created.len(), 2, "two tokens, two files");
     assert_eq!(rig.cache.size(), 3, "the other points wait in the cache");
     assert_eq!(
         p.stop(&rig.cache, Duration::from_secs(5)),
         0,
         "stop lifts the limit"
     );
-    assert_eq!(rig.created.lock().unwrap().len(), 5);
+    assert_eq!(rig.created.len(), 5);
 }
 
 #[test]
