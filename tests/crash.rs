@@ -1,12 +1,16 @@
-//! Crash safety: `kill -9` under load loses no accepted point.
+//! Crash safety: `kill -9` under load loses no accepted point, and a second server on the
+//! same storage cannot make it lose any.
 //!
-//! The server writes slowly on purpose (`MAX_UPDATES_PER_SECOND = 2`), so at every kill
-//! most accepted points exist only in its cache and its write-ahead log. Twenty times:
-//! start on the same storage directory (replaying the log), send a random number of
-//! batches and wait until the server has accepted and logged them (its Prometheus
-//! counters say so), send more without waiting, and SIGKILL it mid-stream. Then one clean
-//! start and SIGTERM writes everything out, and python3-whisper must find every point
-//! that was accepted before each kill, with its value, in files that all read cleanly.
+//! The server writes slowly on purpose (`MAX_UPDATES_PER_SECOND = 2`,
+//! `MAX_CREATES_PER_MINUTE = 1`), so at every kill most accepted points exist only in its
+//! cache and its write-ahead log. Twenty times: start on the same storage directory
+//! (replaying the log), send a random number of batches and wait until the server has
+//! accepted and logged them (its Prometheus counters say so), start a second server on
+//! the same storage (it must be refused at once, naming the directory and the first one's
+//! PID, and leave the log as it was), send more without waiting, and SIGKILL the first
+//! mid-stream. Then one clean start and SIGTERM writes everything out, and python3-whisper
+//! must find every point that was accepted before each kill, with its value, in files that
+//! all read cleanly.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -24,14 +28,14 @@ fn counter(server: &Server, name: &str) -> u64 {
         .map_or(0, |v| v as u64)
 }
 
-fn write_conf(dir: &Path, max_updates: &str) -> String {
+fn write_conf(dir: &Path, max_updates: &str, max_creates: &str) -> String {
     let conf = dir.join("conf");
     std::fs::create_dir_all(&conf).unwrap();
     std::fs::write(
         conf.join("carbon.conf"),
         format!(
             "[cache]\nSTORAGE_DIR = {}/storage/\nMAX_UPDATES_PER_SECOND = {max_updates}\n\
-             MAX_CREATES_PER_MINUTE = inf\nCARBON_METRIC_INTERVAL = 0\n",
+             MAX_CREATES_PER_MINUTE = {max_creates}\nCARBON_METRIC_INTERVAL = 0\n",
             dir.display()
         ),
     )
@@ -56,10 +60,50 @@ impl Rng {
     }
 }
 
+/// Every file in `dir` with its size.
+fn listing(dir: &Path) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.metadata().unwrap().len(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Starts a second server on the storage of the server `pid` and checks it exits at once
+/// with one line naming the directory and that PID.
+fn second_server_is_refused(conf: &str, storage: &Path, pid: u32) {
+    let mut args = vec!["serve", "--config", conf];
+    for l in ["--line", "--udp", "--pickle", "--carbonlink", "--http"] {
+        args.extend([l, "127.0.0.1:0"]);
+    }
+    let out = crate::util::run_bounded(
+        std::process::Command::new(env!("CARGO_BIN_EXE_charcoal")).args(&args),
+        Duration::from_secs(20),
+    );
+    assert!(!out.status.success(), "the second server must not start");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains(&storage.display().to_string()) && last.contains(&format!("PID {pid}")),
+        "the refusal names the storage directory and the PID holding it: {stderr}"
+    );
+    assert!(
+        !stderr.contains("replayed") && !stderr.contains("listening"),
+        "the refused server did nothing: {stderr}"
+    );
+}
+
 #[test]
 fn kill_dash_nine_under_load_loses_no_accepted_point() {
     let root = tempfile::tempdir().unwrap();
-    let conf = write_conf(root.path(), "2");
+    let conf = write_conf(root.path(), "2", "1");
     let base = now() - 2 * 3600;
     let mut rng = Rng(now() as u64 | 1);
     let mut sent: u64 = 0;
@@ -94,6 +138,19 @@ fn kill_dash_nine_under_load_loses_no_accepted_point() {
         })
         .unwrap_or_else(|| panic!("round {round}: {want} points never accepted and logged"));
         accepted.push(start..sent);
+        let storage = root.path().join("storage");
+        let log_before = listing(&storage.join("wal"));
+        second_server_is_refused(&conf, &storage, server.child.id());
+        // The first server may have appended or started a segment meanwhile; with creates
+        // throttled none of its segments is fully written, so none may be gone or shrunk.
+        let log_after = listing(&storage.join("wal"));
+        for (name, size) in &log_before {
+            let now = log_after.iter().find(|(n, _)| n == name).map(|(_, s)| *s);
+            assert!(
+                now.is_some_and(|s| s >= *size),
+                "round {round}: segment {name} ({size} bytes) is {now:?} after the refused start"
+            );
+        }
         // More load, then the kill in the middle of it.
         for _ in 0..rng.below(10) {
             let text: String = (sent..sent + 100).map(line).collect();
@@ -127,7 +184,7 @@ fn kill_dash_nine_under_load_loses_no_accepted_point() {
     }
 
     // A clean start writes everything out at SIGTERM (limits are lifted for the flush).
-    let conf = write_conf(root.path(), "inf");
+    let conf = write_conf(root.path(), "inf", "inf");
     let mut server = Server::start(&["--config", &conf]);
     assert!(server.terminate().success());
     let replayed = server

@@ -18,5 +18,6 @@ mod receive;
 mod relay;
 mod render;
 mod shutdown;
+mod store_guarantees;
 mod tags;
 mod underneath;

@@ -314,3 +314,27 @@ pub fn http(
         body: body.to_owned(),
     }
 }
+
+/// Runs `command` to completion, killing it if it takes longer than `within` (a test
+/// must never hang on a process that should have exited).
+pub fn run_bounded(command: &mut Command, within: Duration) -> std::process::Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the process");
+    let end = Instant::now() + within;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > end {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "still running after {within:?}; stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().unwrap()
+}
