@@ -15,7 +15,10 @@
 #      byte sent to the last file write (newest mtime) and to the last file
 #      creation (newest birth time);
 #   3. the server's peak RSS (VmHWM) and CPU seconds spent from just before
-#      the first byte to completion (utime+stime in /proc/PID/stat) are read.
+#      the first byte to completion (utime+stime in /proc/PID/stat) are read;
+#   4. idle: with every point in its file and nothing sent any more, the
+#      server's CPU is sampled over $IDLE_SECONDS (10) seconds, as a percentage
+#      of one core (an idle server must cost about nothing: carbon-cache ~0.2%).
 # Scenarios (metrics x points per metric, schema):
 #   s1  10,000 x 10     10s:6h,1m:7d,10m:1y
 #   s2  100,000 x 1     60s:1d
@@ -66,6 +69,7 @@ servers=${SERVERS:-"charcoal carbon"}
 protocols=${PROTOCOLS:-"plaintext pickle"}
 connections=${CONNECTIONS:-4}
 batch=${BATCH:-500}
+idle_seconds=${IDLE_SECONDS:-10}
 timeout=${TIMEOUT:-900}
 rounds=${ROUNDS:-3}
 base=${WORK_DIR:-${TMPDIR:-/tmp}}
@@ -233,19 +237,25 @@ run() {
   "$loadgen" check --whisper-dir "$whisper" "${work_args[@]}" \
     --since-unix "$(json_get "$dir/send.json" start_unix)" --timeout "$timeout" \
     >"$dir/check.json" || log "not complete after $timeout s"
-  local cpu1 hwm
+  local cpu1 hwm idle0 idle1
   cpu1=$(cpu_ticks "$pid")
   hwm=$(status_kib "$pid" VmHWM)
+  # Idle after the burst: every point is in its file, nothing more is sent.
+  idle0=$(cpu_ticks "$pid")
+  sleep "$idle_seconds"
+  idle1=$(cpu_ticks "$pid")
   stop_server
   python3 - "$dir" "$server" "$sc" "$proto" "$retentions" "$(((cpu1 - cpu0)))" "$tck" \
-    "$hwm" "$load_before" "$(load1)" "$round" >>"$results" <<'PY'
+    "$hwm" "$load_before" "$(load1)" "$round" "$(((idle1 - idle0)))" "$idle_seconds" >>"$results" <<'PY'
 import json, sys
 d, server, sc, proto, ret, ticks, tck, hwm, l0, l1 = sys.argv[1:11]
+idle_ticks, idle_seconds = int(sys.argv[12]), float(sys.argv[13])
 print(json.dumps({
     "run": "write", "round": int(sys.argv[11]), "server": server, "scenario": sc, "protocol": proto, "schema": ret,
     "send": json.load(open(d + "/send.json")),
     "check": json.load(open(d + "/check.json")),
     "cpu_seconds": int(ticks) / int(tck), "peak_rss_kib": int(hwm),
+    "idle_cpu_percent": 100 * idle_ticks / int(tck) / idle_seconds,
     "load1_before": float(l0), "load1_after": float(l1),
 }))
 PY
@@ -356,8 +366,8 @@ print(f"### write path: best of {rounds} rounds ({conns} connections; pickle fra
 print()
 print("The row of the round that got every point into the files first; the last two columns list every round.")
 print()
-print("| scenario | protocol | server | received points/s | all in files (s) | new files/s | peak RSS (MiB) | CPU (s) | load | received, each round (M points/s) | in files, each round (s) |")
-print("|---|---|---|---:|---:|---:|---:|---:|---:|---|---|")
+print("| scenario | protocol | server | received points/s | all in files (s) | new files/s | peak RSS (MiB) | CPU (s) | load | received, each round (M points/s) | in files, each round (s) | idle CPU after, each round (% of a core) |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---|")
 names = {"s1": "10,000 × 10", "s2": "100,000 × 1", "s3": "1,000 × 1,000"}
 for (sc, proto, server), runs in grouped("write", lambda r: (r["scenario"], r["protocol"], r["server"])).items():
     done = [r for r in runs if in_files(r) is not None]
@@ -368,10 +378,11 @@ for (sc, proto, server), runs in grouped("write", lambda r: (r["scenario"], r["p
     shown = n(in_files(best), 2) if c["complete"] else f"incomplete: {c['points_found']:,} of {c['points_expected']:,}"
     each_rate = " / ".join(f"{r['send']['points_per_second'] / 1e6:.2f}" for r in runs)
     each_done = " / ".join(n(in_files(r), 2) if in_files(r) is not None else "incomplete" for r in runs)
+    each_idle = " / ".join(n(r.get("idle_cpu_percent"), 2) for r in runs)
     print(f"| {names[sc]} ({best['schema']}) | {proto} | {server} "
           f"| {n(s['points_per_second'])} | {shown} | {n(rate)} "
           f"| {n(best['peak_rss_kib'] / 1024, 1)} | {n(best['cpu_seconds'], 2)} | {best['load1_before']} "
-          f"| {each_rate} | {each_done} |")
+          f"| {each_rate} | {each_done} | {each_idle} |")
 loops = grouped("loop", lambda r: (r["schema"], r["jobs"]))
 if loops:
     print()

@@ -254,7 +254,16 @@ fn main() -> std::process::ExitCode {
     match run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("charcoal: {e:#}");
+            // Causes joined with colons, each said once (many errors repeat their cause).
+            let line = e.chain().skip(1).fold(e.to_string(), |text, cause| {
+                let cause = cause.to_string();
+                if text.contains(&cause) {
+                    text
+                } else {
+                    format!("{text}: {cause}")
+                }
+            });
+            eprintln!("charcoal: {line}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -101,8 +101,21 @@ fn report(e: &anyhow::Error) -> ExitCode {
         }
         return ExitCode::from(exit.code);
     }
-    let _ = writeln!(stderr, "[ERROR] {e:#}");
+    let _ = writeln!(stderr, "[ERROR] {}", one_line(e));
     ExitCode::FAILURE
+}
+
+/// The error and its causes joined with colons, leaving out a cause its parent's message
+/// already says (whisper-format's I/O errors name the file and repeat the system's reason).
+pub fn one_line(e: &anyhow::Error) -> String {
+    e.chain().skip(1).fold(e.to_string(), |text, cause| {
+        let cause = cause.to_string();
+        if text.contains(&cause) {
+            text
+        } else {
+            format!("{text}: {cause}")
+        }
+    })
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -1,6 +1,6 @@
 //! Behaviour with no Python reference to compare against: `--aggregate`
 //! (which crashes in Debian's script), broken pipes, and the
-//! `CHARCOAL_NOW` clock.
+//! `CHARCOAL_NOW` clock, errors where Python prints a traceback.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -16,6 +16,7 @@ fn tool(name: &str) -> Command {
         "whisper-fetch" => env!("CARGO_BIN_EXE_whisper-fetch"),
         "whisper-dump" => env!("CARGO_BIN_EXE_whisper-dump"),
         "whisper-resize" => env!("CARGO_BIN_EXE_whisper-resize"),
+        "whisper-info" => env!("CARGO_BIN_EXE_whisper-info"),
         other => panic!("unknown tool {other}"),
     };
     let mut cmd = Command::new(path);
@@ -261,4 +262,17 @@ fn resize_draws_no_progress_bar_off_a_terminal() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     assert!(!dir.path().join("old.wsp.bak").exists());
+}
+
+/// Python's whisper-info prints a traceback for a missing file; ours says it once, on one
+/// line.
+#[test]
+fn a_missing_file_is_one_line_naming_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), T, "whisper-info", &["missing.wsp"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("missing.wsp").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
 }

@@ -72,29 +72,17 @@ pub(crate) fn pct_d(func: &str, v: f64) -> Result<String, EvalError> {
     }
 }
 
-/// Python's `seq[start:stop]` (either bound may be negative or absent).
+/// Python's `seq[start:stop]` (either bound may be negative or absent), copied.
 pub(crate) fn py_slice<T: Clone>(seq: &[T], start: Option<i64>, stop: Option<i64>) -> Vec<T> {
-    let len = seq.len() as i64;
-    let norm = |i: i64| -> usize { (if i < 0 { (len + i).max(0) } else { i.min(len) }) as usize };
-    let lo = start.map_or(0, norm);
-    let hi = stop.map_or(seq.len(), norm);
-    if lo < hi {
-        seq[lo..hi].to_vec()
-    } else {
-        Vec::new()
-    }
+    let (lo, hi) = super::super::common::py_slice(seq.len(), start, stop);
+    seq[lo..hi].to_vec()
 }
 
 /// Python's `seq[i]`: negative positions count from the end; out of range is an error
 /// (`IndexError`, which graphite-web lets propagate).
 pub(crate) fn py_index(func: &str, seq: &[f64], i: i64) -> Result<f64, EvalError> {
-    let len = seq.len() as i64;
-    let j = if i < 0 { len + i } else { i };
-    if (0..len).contains(&j) {
-        Ok(seq[j as usize])
-    } else {
-        Err(EvalError::function(func, "list index out of range"))
-    }
+    super::super::common::py_index(seq, i)
+        .ok_or_else(|| EvalError::function(func, "list index out of range"))
 }
 
 /// Seconds of a graphite interval string (`parseTimeOffset`), refused as the function's
