@@ -360,9 +360,10 @@ pub(crate) fn prometheus(src: &Sources) -> String {
 
 /// Reports every `interval` until `stopped`, and once more when stopping.
 pub(crate) async fn report(src: Sources, interval: Duration, mut stopped: watch::Receiver<bool>) {
-    let mut last = HashMap::new();
-    // Totals so far are the first interval's baseline, as carbon starts from zero.
-    let _ = sample(&src, &mut last, Duration::from_secs(1));
+    // Counters start from zero, so the first report carries everything since start (points
+    // and refusals that arrived before this task ran included); CPU starts from now, so the
+    // first cpuUsage is not the start-up's.
+    let mut last = HashMap::from([("cpuSeconds", cpu_time().as_secs_f64())]);
     let mut taken = Instant::now();
     let mut batch = Batch::new();
     loop {

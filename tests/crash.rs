@@ -29,23 +29,13 @@ fn counter(server: &Server, name: &str) -> u64 {
 }
 
 fn write_conf(dir: &Path, max_updates: &str, max_creates: &str) -> String {
-    let conf = dir.join("conf");
-    std::fs::create_dir_all(&conf).unwrap();
-    std::fs::write(
-        conf.join("carbon.conf"),
-        format!(
-            "[cache]\nSTORAGE_DIR = {}/storage/\nMAX_UPDATES_PER_SECOND = {max_updates}\n\
-             MAX_CREATES_PER_MINUTE = {max_creates}\nCARBON_METRIC_INTERVAL = 0\n",
-            dir.display()
+    crate::util::carbon_conf(
+        dir,
+        &format!(
+            "MAX_UPDATES_PER_SECOND = {max_updates}\nMAX_CREATES_PER_MINUTE = {max_creates}\n\
+             CARBON_METRIC_INTERVAL = 0\n"
         ),
     )
-    .unwrap();
-    std::fs::write(
-        conf.join("storage-schemas.conf"),
-        "[all]\npattern = .*\nretentions = 1s:3h\n",
-    )
-    .unwrap();
-    conf.join("carbon.conf").to_str().unwrap().to_owned()
 }
 
 /// A tiny deterministic generator for the random moments.

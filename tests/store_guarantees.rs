@@ -10,25 +10,9 @@ use std::time::Duration;
 
 use crate::util::{Server, eventually, now, run_bounded};
 
-/// A carbon.conf under `dir/conf` with `extra` keys, storage in `dir/storage`, a 1-second
-/// schema for everything.
+/// carbon.conf with `extra` keys and no update limit (see `util::carbon_conf`).
 fn write_conf(dir: &Path, extra: &str) -> String {
-    let conf = dir.join("conf");
-    std::fs::create_dir_all(&conf).unwrap();
-    std::fs::write(
-        conf.join("carbon.conf"),
-        format!(
-            "[cache]\nSTORAGE_DIR = {}/storage/\nMAX_UPDATES_PER_SECOND = inf\n{extra}",
-            dir.display()
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        conf.join("storage-schemas.conf"),
-        "[all]\npattern = .*\nretentions = 1s:3h\n",
-    )
-    .unwrap();
-    conf.join("carbon.conf").to_str().unwrap().to_owned()
+    crate::util::carbon_conf(dir, &format!("MAX_UPDATES_PER_SECOND = inf\n{extra}"))
 }
 
 fn counter(server: &Server, name: &str) -> f64 {

@@ -338,3 +338,21 @@ pub fn run_bounded(command: &mut Command, within: Duration) -> std::process::Out
     }
     child.wait_with_output().unwrap()
 }
+
+/// A carbon.conf under `dir/conf` with `keys` in its `[cache]` section, storage in
+/// `dir/storage`, and a 1-second schema for everything; returns its path.
+pub fn carbon_conf(dir: &Path, keys: &str) -> String {
+    let conf = dir.join("conf");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::write(
+        conf.join("carbon.conf"),
+        format!("[cache]\nSTORAGE_DIR = {}/storage/\n{keys}", dir.display()),
+    )
+    .unwrap();
+    std::fs::write(
+        conf.join("storage-schemas.conf"),
+        "[all]\npattern = .*\nretentions = 1s:3h\n",
+    )
+    .unwrap();
+    conf.join("carbon.conf").to_str().unwrap().to_owned()
+}
