@@ -257,3 +257,33 @@ fn rustix_user(name: &str) -> (u32, u32) {
         })
         .unwrap_or_else(|| panic!("no {name} in /etc/passwd"))
 }
+
+#[test]
+fn an_over_long_line_names_its_flag_and_the_pid_file_comes_and_goes() {
+    let root = tempfile::tempdir().unwrap();
+    let pid_dir = root.path().join("run");
+    let conf = write_conf(
+        root.path(),
+        &format!(
+            "CARBON_METRIC_INTERVAL = 0\nPID_DIR = {}\n",
+            pid_dir.display()
+        ),
+    );
+    let mut server = Server::start(&["--config", &conf, "--max-line-length", "100"]);
+    let pid_file = pid_dir.join("carbon-cache-a.pid");
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap(),
+        format!("{}\n", server.child.id()),
+        "carbon's pid file"
+    );
+    let t = now();
+    server.send_lines(format!("{} 1 {t}\nafter.long 2 {t}\n", "x".repeat(500)).as_bytes());
+    let refused = server.wait_log("exceeds the limit", Duration::from_secs(10));
+    assert!(refused.contains("--max-line-length"), "{refused}");
+    assert!(server.terminate().success());
+    assert!(
+        server.file("after.long").exists(),
+        "the line after it was kept"
+    );
+    assert!(!pid_file.exists(), "removed at a clean exit");
+}

@@ -176,6 +176,24 @@ impl Reader {
         Some((start, mtime.max(start)))
     }
 
+    /// A file that cannot be read while the cache holds points of its metric is, nearly
+    /// always, being created right now (its header or data not all written yet): those
+    /// points are exactly what has not reached it, so they are the answer. Otherwise the
+    /// file's error stands (a corrupt file is an error, not an empty series).
+    fn while_created(
+        &self,
+        error: whisper_format::Error,
+        cache_key: &str,
+        from: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<Option<Series>, whisper_format::Error> {
+        match self.cache_only(cache_key, from, until, now) {
+            Some(series) => Ok(Some(series)),
+            None => Err(error),
+        }
+    }
+
     /// A metric without a file: its cached points on the grid of the file it will get.
     fn cache_only(&self, cache_key: &str, from: i64, until: i64, now: i64) -> Option<Series> {
         let cached = self.cache.get(cache_key);
@@ -224,12 +242,16 @@ impl Reader {
         now: i64,
     ) -> Result<Option<Series>, whisper_format::Error> {
         let path = self.whisper_dir.join(relative);
-        let Some(handle) = self.handles.get(&path)? else {
-            return Ok(self.cache_only(cache_key, from, until, now));
+        let opened = match self.handles.get(&path) {
+            Ok(Some(handle)) => handle,
+            Ok(None) => return Ok(self.cache_only(cache_key, from, until, now)),
+            Err(e) => return self.while_created(e, cache_key, from, until, now),
         };
-        let file = handle.file.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(fetched) = file.fetch(from, until, now)? else {
-            return Ok(None);
+        let file = opened.file.lock().unwrap_or_else(|p| p.into_inner());
+        let fetched = match file.fetch(from, until, now) {
+            Ok(Some(fetched)) => fetched,
+            Ok(None) => return Ok(None),
+            Err(e) => return self.while_created(e, cache_key, from, until, now),
         };
         let mut values: Vec<f64> = fetched
             .values
@@ -348,6 +370,37 @@ mod tests {
         assert_eq!(read(t), None, "no file, nothing cached");
         cache.add("a.b", t as u32, 3.0);
         assert_eq!(read(t).unwrap().values.last(), Some(&3.0), "cache only");
+    }
+
+    /// A persister creating a file writes its header, then its data, then the points: a
+    /// render in between finds a file it cannot read yet, and must still see the points
+    /// (they are in the cache until the write is confirmed). A file that cannot be read
+    /// with nothing cached for it stays an error.
+    #[test]
+    fn a_file_being_created_is_read_from_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Arc::new(Cache::new(charcoal_cache::Config::default()));
+        let rules = Arc::new(RwLock::new(Rules::embedded()));
+        let reader = Reader::new(dir.path().to_path_buf(), cache.clone(), rules, 16);
+        let t = 1_700_000_000;
+        let rel = Path::new("new.wsp");
+        let full = dir.path().join(rel);
+        file_with(&full, t, 1.0, 100);
+        let whole = std::fs::read(&full).unwrap();
+        for cut in [0, 10, 40, whole.len() - 12] {
+            std::fs::write(&full, &whole[..cut]).unwrap();
+            let read = reader.fetch(rel, "new", t - 50, t, t);
+            assert!(
+                read.is_err(),
+                "cut at {cut}: nothing cached, the error stands"
+            );
+        }
+        cache.add("new", t as u32, 5.0);
+        for cut in [0, 10, 40, whole.len() - 12] {
+            std::fs::write(&full, &whole[..cut]).unwrap();
+            let read = reader.fetch(rel, "new", t - 50, t, t).unwrap().unwrap();
+            assert_eq!(read.values.last(), Some(&5.0), "cut at {cut}");
+        }
     }
 
     #[test]
