@@ -264,36 +264,7 @@ pub(crate) async fn run(
     let http = match http_listener {
         Some(listener) => {
             let bound = listener.local_addr()?;
-            let readiness: charcoal_api::Readiness = {
-                let (store, listening) = (store.clone(), listening.clone());
-                Arc::new(move || {
-                    let mut reasons = Vec::new();
-                    if !listening.load(Ordering::Relaxed) {
-                        reasons
-                            .push("starting: the carbon listeners are not serving yet".to_string());
-                    }
-                    reasons.extend(store.problems());
-                    reasons
-                })
-            };
-            let exposition = exposition.clone();
-            let app = charcoal_api::router(charcoal_api::AppState {
-                readiness,
-                source: Arc::new(charcoal_api::local::StoreSource::new(
-                    store.clone(),
-                    tuning.api.max_find_results,
-                )),
-                tags: store.tags().clone(),
-                events: store.events().clone(),
-                config: tuning.api.clone(),
-                clock: charcoal_api::system_clock,
-                metrics: Arc::new(move || {
-                    exposition
-                        .get()
-                        .map(selfmetrics::prometheus)
-                        .unwrap_or_default()
-                }),
-            });
+            let app = http_app(&store, &tuning, listening.clone(), exposition.clone());
             let mut rx = stop_rx.clone();
             let limits = tuning.http;
             let task = tokio::spawn(async move {
@@ -363,6 +334,44 @@ pub(crate) async fn run(
     }
     tracing::info!("cache flushed; bye");
     Ok(())
+}
+
+/// graphite-web's API over the store, with the readiness check and the Prometheus
+/// exposition (empty until the receivers serve and `exposition` is set).
+fn http_app(
+    store: &Arc<Store>,
+    tuning: &Tuning,
+    listening: Arc<AtomicBool>,
+    exposition: Arc<std::sync::OnceLock<selfmetrics::Sources>>,
+) -> axum::Router {
+    let readiness: charcoal_api::Readiness = {
+        let store = store.clone();
+        Arc::new(move || {
+            let mut reasons = Vec::new();
+            if !listening.load(Ordering::Relaxed) {
+                reasons.push("starting: the carbon listeners are not serving yet".to_string());
+            }
+            reasons.extend(store.problems());
+            reasons
+        })
+    };
+    charcoal_api::router(charcoal_api::AppState {
+        readiness,
+        source: Arc::new(charcoal_api::local::StoreSource::new(
+            store.clone(),
+            tuning.api.max_find_results,
+        )),
+        tags: store.tags().clone(),
+        events: store.events().clone(),
+        config: tuning.api.clone(),
+        clock: charcoal_api::system_clock,
+        metrics: Arc::new(move || {
+            exposition
+                .get()
+                .map(selfmetrics::prometheus)
+                .unwrap_or_default()
+        }),
+    })
 }
 
 /// carbon's pid file, `PID_DIR/carbon-cache-<instance>.pid`, for init scripts and

@@ -282,7 +282,7 @@ fn an_over_long_line_names_its_flag_and_the_pid_file_comes_and_goes() {
     assert!(refused.contains("--max-line-length"), "{refused}");
     assert!(server.terminate().success());
     assert!(
-        server.file("after.long").exists(),
+        root.path().join("storage/whisper/after/long.wsp").exists(),
         "the line after it was kept"
     );
     assert!(!pid_file.exists(), "removed at a clean exit");
