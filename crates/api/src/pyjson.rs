@@ -1,15 +1,21 @@
 //! Python's `json.dumps` with its default separators (`", "` and `": "`), which graphite-web
 //! uses for every JSON answer; clients that compare bytes, and graphite-web's own tests, see
-//! the same text from Charcoal.
+//! the same text from Charcoal. The rules are `charcoal_pyfmt::json`'s, shared with the
+//! whisper tools; this module only fixes graphite-web's choices.
 //!
 //! Floats are Python `repr`s (`1.0`, `1e-05`), non-finite floats are graphite-web's
 //! post-processed spellings (`null` for NaN, `1e9999` and `-1e9999` for infinities), and
 //! strings are escaped as `json.dumps` escapes them, with `ensure_ascii` (every non-ASCII
 //! character as `\uXXXX`, astral ones as surrogate pairs) or without.
 
-use std::fmt::Write;
-
+use charcoal_pyfmt::json::{self, JsonStyle, NonFinite};
 use serde_json::Value;
+
+/// graphite-web's `json.dumps` answers: Python's separators, graphite's non-finite floats.
+const STYLE: JsonStyle = JsonStyle {
+    non_finite: NonFinite::Graphite,
+    ..JsonStyle::PYTHON
+};
 
 /// Appends a JSON string literal (`json.dumps`' escaping, see
 /// `charcoal_pyfmt::write_json_str`).
@@ -19,108 +25,31 @@ pub fn push_str(out: &mut String, s: &str, ensure_ascii: bool) {
 
 /// Appends a float as graphite-web's JSON shows it.
 pub fn push_float(out: &mut String, v: f64) {
-    if v.is_nan() {
-        out.push_str("null");
-    } else if v == f64::INFINITY {
-        out.push_str("1e9999");
-    } else if v == f64::NEG_INFINITY {
-        out.push_str("-1e9999");
-    } else {
-        out.push_str(&charcoal_pyfmt::repr(v));
-    }
+    json::write_float(out, v, NonFinite::Graphite);
 }
 
 /// `json.dumps(value)` (keys in the map's order: enable serde_json's `preserve_order`).
 pub fn dumps(value: &Value, ensure_ascii: bool) -> String {
-    let mut out = String::new();
-    write_value(&mut out, value, ensure_ascii);
-    out
+    json::dumps(
+        value,
+        &JsonStyle {
+            ensure_ascii,
+            ..STYLE
+        },
+    )
 }
 
 /// `json.dumps(value, indent=indent, sort_keys=True)`: Django views' `pretty` answers.
-/// With an indent Python separates items with `,` (no space) and keys with `: `.
 pub fn dumps_pretty(value: &Value, indent: usize, ensure_ascii: bool) -> String {
-    let mut out = String::new();
-    write_pretty(&mut out, value, indent, 0, ensure_ascii);
-    out
-}
-
-fn write_pretty(out: &mut String, value: &Value, indent: usize, level: usize, ensure_ascii: bool) {
-    let newline = |out: &mut String, level: usize| {
-        out.push('\n');
-        out.extend(std::iter::repeat_n(' ', indent * level));
-    };
-    match value {
-        Value::Array(items) if !items.is_empty() => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                newline(out, level + 1);
-                write_pretty(out, item, indent, level + 1, ensure_ascii);
-            }
-            newline(out, level);
-            out.push(']');
-        }
-        Value::Object(map) if !map.is_empty() => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                newline(out, level + 1);
-                push_str(out, k, ensure_ascii);
-                out.push_str(": ");
-                write_pretty(out, v, indent, level + 1, ensure_ascii);
-            }
-            newline(out, level);
-            out.push('}');
-        }
-        other => write_value(out, other, ensure_ascii),
-    }
-}
-
-fn write_value(out: &mut String, value: &Value, ensure_ascii: bool) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (Some(i), _, _) if !n.is_f64() => {
-                let _ = write!(out, "{i}");
-            }
-            (_, Some(u), _) if !n.is_f64() => {
-                let _ = write!(out, "{u}");
-            }
-            (_, _, Some(f)) => push_float(out, f),
-            _ => out.push_str("null"),
+    json::dumps(
+        value,
+        &JsonStyle {
+            indent: Some(indent),
+            sort_keys: true,
+            ensure_ascii,
+            ..STYLE
         },
-        Value::String(s) => push_str(out, s, ensure_ascii),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_value(out, item, ensure_ascii);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (k, v)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                push_str(out, k, ensure_ascii);
-                out.push_str(": ");
-                write_value(out, v, ensure_ascii);
-            }
-            out.push('}');
-        }
-    }
+    )
 }
 
 #[cfg(test)]

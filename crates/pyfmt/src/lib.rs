@@ -15,7 +15,11 @@
 //!   (ties to even), which is what glibc's `printf` and Python's `%`
 //!   operator produce, for any precision.
 //!
+//! [`json`] builds Python's `json.dumps`, `str()` and `repr()` of plain data on these.
+//!
 //! Everything here is checked against `/usr/bin/python3` by the unit tests.
+
+pub mod json;
 
 /// Python's spelling of a non-finite value, or `None` for finite values.
 ///

@@ -11,7 +11,8 @@
 //!   `'%f'`, list `str`), shared with the render API.
 //! - [`pytime`]: `time.ctime` and `time.strftime` in the local time zone.
 //! - [`pyparse`]: `int()`, `float()` and optparse's number options.
-//! - [`pyjson`]: `json.dumps` and `repr` of dicts and lists.
+//! - `charcoal_pyfmt::json`: `json.dumps` and `repr` of dicts and lists (shared with the
+//!   render API).
 //! - [`optparse`]: optparse's (and argparse's) command-line syntax and help.
 //!
 //! and what the binaries share: [`cli`] (the clock, stdout, exit codes and
@@ -41,7 +42,6 @@
 pub mod cli;
 pub mod optparse;
 pub use charcoal_pyfmt as pyfmt;
-pub mod pyjson;
 pub mod pyparse;
 pub mod pytime;
 pub mod timestyle;

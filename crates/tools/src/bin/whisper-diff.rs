@@ -9,10 +9,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use charcoal_pyfmt::json::{JsonStyle, PyValue, dumps};
 use charcoal_tools::cli::{self, Out};
 use charcoal_tools::optparse::{self, Flavor, Syntax};
 use charcoal_tools::pyfmt::repr;
-use charcoal_tools::pyjson::{JsonStyle, PyValue, dumps};
 use charcoal_tools::pyparse::optparse_int;
 use clap::Parser;
 use whisper_format::{ArchiveDiff, Whisper};
@@ -152,11 +152,12 @@ fn json(diffs: &[ArchiveDiff], path_a: &str, path_b: &str, datapoints: bool) -> 
         ("archives".to_owned(), PyValue::List(archives)),
     ]);
     let style = JsonStyle {
-        indent: 2,
+        indent: Some(2),
         key_separator: " : ",
         sort_keys: true,
+        ..JsonStyle::PYTHON
     };
-    dumps(&doc, style)
+    dumps(&doc, &style)
 }
 
 fn body(out: &mut Out) -> Result<()> {

@@ -9,9 +9,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use charcoal_pyfmt::json::{JsonStyle, PyValue, dumps, py_str};
 use charcoal_tools::cli::{self, Exit, Out};
 use charcoal_tools::optparse::{self, Flavor, Syntax};
-use charcoal_tools::pyjson::{JsonStyle, PyValue, dumps, py_str};
 use clap::Parser;
 use whisper_format::Header;
 
@@ -101,11 +101,10 @@ fn body(out: &mut Out) -> Result<()> {
         writeln!(out, "{}", py_str(value))?;
     } else if args.json {
         let style = JsonStyle {
-            indent: 2,
-            key_separator: ": ",
-            sort_keys: false,
+            indent: Some(2),
+            ..JsonStyle::PYTHON
         };
-        writeln!(out, "{}", dumps(&PyValue::Dict(entries), style))?;
+        writeln!(out, "{}", dumps(&PyValue::Dict(entries), &style))?;
     } else {
         write_plain(out, &entries)?;
     }
