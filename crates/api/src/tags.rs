@@ -160,50 +160,6 @@ impl TagDb for TagIndex {
     }
 }
 
-/// A tag database with nothing in it that refuses additions (graphite-web's `DummyTagDB`).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NoTags;
-
-impl TagDb for NoTags {
-    fn tag_series(&self, _: &[String]) -> Result<Vec<String>, TagDbError> {
-        Err(TagDbError::Storage("tagging is not enabled".into()))
-    }
-    fn del_series(&self, _: &[String]) -> Result<(), TagDbError> {
-        Ok(())
-    }
-    fn find_series(&self, _: &[String]) -> Result<Vec<String>, TagDbError> {
-        Ok(Vec::new())
-    }
-    fn tags(&self, _: Option<&str>, _: Option<usize>) -> Result<Vec<String>, TagDbError> {
-        Ok(Vec::new())
-    }
-    fn values(
-        &self,
-        _: &str,
-        _: Option<&str>,
-        _: Option<usize>,
-    ) -> Result<Option<Vec<(String, usize)>>, TagDbError> {
-        Ok(None)
-    }
-    fn auto_complete_tags(
-        &self,
-        _: &[String],
-        _: Option<&str>,
-        _: Option<usize>,
-    ) -> Result<Vec<String>, TagDbError> {
-        Ok(Vec::new())
-    }
-    fn auto_complete_values(
-        &self,
-        _: &[String],
-        _: &str,
-        _: Option<&str>,
-        _: Option<usize>,
-    ) -> Result<Vec<String>, TagDbError> {
-        Ok(Vec::new())
-    }
-}
-
 /// What a handler returns before it becomes JSON: 405, a value, or an error message.
 enum Outcome {
     MethodNotAllowed,

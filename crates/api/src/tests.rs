@@ -13,59 +13,14 @@ use super::*;
 
 const NOW: i64 = 1_700_003_600;
 
-/// Events in memory, with the store's selection rules.
-#[derive(Default)]
-struct MemoryEvents(Mutex<Vec<events::Event>>);
+/// The store's events database, in memory (SQLite's `:memory:`).
+fn memory_events() -> Arc<dyn events::EventStore> {
+    Arc::new(charcoal_store::events::EventStore::open(std::path::Path::new(":memory:")).unwrap())
+}
 
-impl events::EventStore for MemoryEvents {
-    fn add(&self, e: events::NewEvent) -> Result<i64, events::EventsError> {
-        let mut all = self.0.lock().unwrap();
-        let id = all.len() as i64 + 1;
-        all.push(events::Event {
-            id,
-            when_us: e.when_us,
-            what: e.what,
-            data: e.data,
-            tags: e.tags,
-        });
-        Ok(id)
-    }
-
-    fn find(&self, q: &events::EventQuery) -> Result<Vec<events::Event>, events::EventsError> {
-        let mut out: Vec<events::Event> = self
-            .0
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|e| (q.from_us..=q.until_us).contains(&e.when_us))
-            .filter(|e| {
-                let have: Vec<&str> = e.tags.split_whitespace().collect();
-                match (&q.tags, q.matching) {
-                    (None, _) => true,
-                    (Some(t), events::TagMatch::All) => {
-                        t.iter().all(|x| have.contains(&x.as_str()))
-                    }
-                    (Some(t), events::TagMatch::Any) => {
-                        t.iter().any(|x| have.contains(&x.as_str()))
-                    }
-                }
-            })
-            .cloned()
-            .collect();
-        out.sort_by_key(|e| (e.when_us, e.id));
-        Ok(out)
-    }
-
-    fn get(&self, id: i64) -> Result<Option<events::Event>, events::EventsError> {
-        Ok(self.0.lock().unwrap().iter().find(|e| e.id == id).cloned())
-    }
-
-    fn delete(&self, id: i64) -> Result<bool, events::EventsError> {
-        let mut all = self.0.lock().unwrap();
-        let before = all.len();
-        all.retain(|e| e.id != id);
-        Ok(all.len() < before)
-    }
+/// An empty tag index in memory.
+fn no_tags() -> Arc<dyn tags::TagDb> {
+    Arc::new(charcoal_store::tags::TagIndex::new())
 }
 
 fn app_with(readiness: Readiness) -> Router {
@@ -84,8 +39,8 @@ fn app_with_config(readiness: Readiness, config: ApiConfig) -> Router {
     router(AppState {
         readiness,
         source: Arc::new(source),
-        tags: Arc::new(tags::NoTags),
-        events: Arc::new(MemoryEvents::default()),
+        tags: no_tags(),
+        events: memory_events(),
         config,
         clock: || NOW,
         metrics: Arc::new(|| "charcoal_cache_size 7\n".to_owned()),
@@ -279,8 +234,8 @@ async fn find_fan_out_is_limited() {
     let app = router(AppState {
         readiness: Arc::new(Vec::new),
         source: Arc::new(source),
-        tags: Arc::new(tags::NoTags),
-        events: Arc::new(MemoryEvents::default()),
+        tags: no_tags(),
+        events: memory_events(),
         config: ApiConfig {
             max_find_results: 10,
             ..ApiConfig::default()
@@ -360,7 +315,7 @@ fn tags_app() -> Router {
         readiness: Arc::new(Vec::new),
         source: Arc::new(MemorySource::new()),
         tags: Arc::new(FakeTags),
-        events: Arc::new(MemoryEvents::default()),
+        events: memory_events(),
         config: ApiConfig::default(),
         clock: || NOW,
         metrics: Arc::new(String::new),
