@@ -93,17 +93,19 @@ pub(crate) struct Touched {
     lowers: Vec<(ArchiveInfo, PySet)>,
 }
 
-/// The result of a fetch: `values[i]` is the point at `from + i * step`.
+/// The result of a fetch: `values[i]` is the point at `from + i * step`. `T` is how a value
+/// is held: `Option<f64>` ([`Whisper::fetch`]) or `f64` with NaN for missing
+/// ([`Whisper::fetch_nan`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Fetched {
+pub struct Fetched<T = Option<f64>> {
     /// First interval (exclusive lower bound of the request rounded up).
     pub from: i64,
     /// One step past the last interval.
     pub until: i64,
     /// Seconds per point of the archive read.
     pub step: i64,
-    /// The values; None where the slot is empty or stale.
-    pub values: Vec<Option<f64>>,
+    /// The values; None (NaN) where the slot is empty or stale.
+    pub values: Vec<T>,
 }
 
 impl Fetched {
@@ -565,16 +567,9 @@ impl Whisper {
         u64::from(archive.offset) + bytes as u64
     }
 
-    /// Reads ring bytes from `first` up to `last` the way whisper does: one
-    /// read when `first < last`, else to the end of the archive and on from
-    /// its start (a whole lap when they are equal).
-    fn read_ring(&self, archive: &ArchiveInfo, first: u64, last: u64) -> Result<Vec<u8>> {
-        let mut buf = Vec::new();
-        self.read_ring_into(archive, first, last, &mut buf)?;
-        Ok(buf)
-    }
-
-    /// [`Whisper::read_ring`] into `buf` (replacing what it held).
+    /// Reads ring bytes from `first` up to `last` into `buf` (replacing what it held) the
+    /// way whisper does: one read when `first < last`, else to the end of the archive and
+    /// on from its start (a whole lap when they are equal).
     fn read_ring_into(
         &self,
         archive: &ArchiveInfo,
@@ -916,6 +911,17 @@ impl Whisper {
         }
     }
 
+    /// [`Whisper::fetch`] with NaN for a missing value (and for a stored NaN): for readers
+    /// that compute on floats, without an `Option` per value and a second pass to unwrap it.
+    pub fn fetch_nan(&self, from: i64, until: i64, now: i64) -> Result<Option<Fetched<f64>>> {
+        match self.fetch_plan(from, until, now, None)? {
+            Some((archive, from, until)) => self
+                .archive_fetch_as(&archive, from, until, f64::NAN, |v| v)
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// What `fetch` would read: the archive and the range clamped to
     /// retention, or None when nothing is retained there.
     pub(crate) fn fetch_plan(
@@ -969,6 +975,19 @@ impl Whisper {
     /// Reads `(from, until]` of one archive, without retention checks
     /// (whisper's `__archive_fetch`).
     pub fn archive_fetch(&self, archive: &ArchiveInfo, from: i64, until: i64) -> Result<Fetched> {
+        self.archive_fetch_as(archive, from, until, None, Some)
+    }
+
+    /// [`Whisper::archive_fetch`] with each value made by `present`, `missing` for an empty
+    /// or stale slot.
+    fn archive_fetch_as<T: Clone>(
+        &self,
+        archive: &ArchiveInfo,
+        from: i64,
+        until: i64,
+        missing: T,
+        present: impl Fn(f64) -> T,
+    ) -> Result<Fetched<T>> {
         let step = archive.step();
         let from_interval = align(from, step) + step;
         let mut until_interval = align(until, step) + step;
@@ -988,20 +1007,38 @@ impl Whisper {
             // so never more than the archive has slots (a no-op for files
             // whose header is consistent).
             let n = (until_interval - from_interval).div_euclid(step).max(0);
-            fetched.values = vec![None; n.min(i64::from(archive.points)) as usize];
+            fetched.values = vec![missing; n.min(i64::from(archive.points)) as usize];
             return Ok(fetched);
         }
         let first = Self::slot_offset(archive, base, from_interval);
         let last = Self::slot_offset(archive, base, until_interval);
-        let bytes = self.read_ring(archive, first, last)?;
-        fetched.values.reserve(bytes.len() / POINT_SIZE);
-        let mut expected = from_interval;
-        for p in bytes.chunks_exact(POINT_SIZE) {
-            let (t, v) = decode_point(p);
-            fetched.values.push((i64::from(t) == expected).then_some(v));
-            expected += step;
+        // The raw bytes go through a buffer kept by the thread: a render reads a thousand
+        // files in a row, and a fresh buffer each time cost an allocation and its free.
+        thread_local! {
+            static RAW: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
         }
-        Ok(fetched)
+        RAW.with(|raw| {
+            let mut bytes = raw.borrow_mut();
+            self.read_ring_into(archive, first, last, &mut bytes)?;
+            // One exact-size pass, no capacity check per value.
+            fetched.values = bytes
+                .chunks_exact(POINT_SIZE)
+                .enumerate()
+                .map(|(i, p)| {
+                    let (t, v) = decode_point(p);
+                    if i64::from(t) == from_interval + i as i64 * step {
+                        present(v)
+                    } else {
+                        missing.clone()
+                    }
+                })
+                .collect();
+            // A whole-archive read is not kept for the next, small one.
+            if bytes.capacity() > 1 << 20 {
+                *bytes = Vec::new();
+            }
+            Ok(fetched)
+        })
     }
 
     /// Rewrites the aggregation method and, if given, the xFilesFactor

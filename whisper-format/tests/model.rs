@@ -119,6 +119,15 @@ proptest! {
         let from = NOW - from_age;
         let until = (from + span).min(NOW);
         let got = w.fetch(from, until, NOW).unwrap();
+        // The NaN-for-missing fetch is the same read.
+        let nan = w.fetch_nan(from, until, NOW).unwrap();
+        prop_assert_eq!(nan.is_some(), got.is_some());
+        if let (Some(nan), Some(got)) = (&nan, &got) {
+            prop_assert_eq!((nan.from, nan.until, nan.step), (got.from, got.until, got.step));
+            let unwrapped: Vec<u64> =
+                got.values.iter().map(|v| v.unwrap_or(f64::NAN).to_bits()).collect();
+            prop_assert_eq!(nan.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), unwrapped);
+        }
         let Some(got) = got else {
             prop_assert!(from > NOW || until < NOW - 600);
             return Ok(());

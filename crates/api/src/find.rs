@@ -12,6 +12,8 @@
 //!
 //! [`Source`]: charcoal_query::Source
 
+use std::borrow::Cow;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -80,8 +82,16 @@ fn int_param(params: &Params, name: &str, default: i64) -> Result<i64, String> {
     }
 }
 
-/// Python's `urllib.parse.unquote_plus`.
-fn unquote_plus(s: &str) -> String {
+/// Python's `urllib.parse.unquote_plus`; borrowed when there is nothing to unquote (nearly
+/// every node name: one find may name thousands).
+fn unquote_plus(s: &str) -> Cow<'_, str> {
+    if !s.contains(['+', '%']) {
+        return s.into();
+    }
+    unquote_plus_always(s).into()
+}
+
+fn unquote_plus_always(s: &str) -> String {
     let replaced = s.replace('+', " ");
     let bytes = replaced.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -199,8 +209,11 @@ fn find_blocking(state: &AppState, headers: &HeaderMap, params: &Params) -> Resp
     if leaves_only {
         matches.retain(|n| n.is_leaf);
     }
-    // Stable: equal names keep the index's path order.
-    matches.sort_by_cached_key(|n| node_name(n).to_owned());
+    // Stable: equal names keep the index's path order. The index answers in path order, so
+    // the matches of one directory (the usual find: `servers.*`) are in name order already.
+    if !matches.is_sorted_by(|a, b| node_name(a) <= node_name(b)) {
+        matches.sort_by(|a, b| node_name(a).cmp(node_name(b)));
+    }
     let data = match format.as_str() {
         "treejson" => {
             return json_text_response(
@@ -363,27 +376,42 @@ fn msgpack_nodes(nodes: &[ClusterNode]) -> Vec<u8> {
 }
 
 fn node_name(n: &Node) -> &str {
-    n.path.rsplit('.').next().unwrap_or("")
+    // A byte search: `rsplit`'s char searcher was a tenth of a 1,000-node find.
+    match n.path.bytes().rposition(|b| b == b'.') {
+        Some(dot) => &n.path[dot + 1..],
+        None => &n.path,
+    }
 }
 
 /// graphite-web's `tree_json`: an optional `*` entry, then branches, then leaves, each name
 /// once; written straight to JSON text (the most frequent find: Grafana's metric tree).
+/// `nodes` are sorted by name, so a repeated name is next to its first.
 fn tree_json(nodes: &[Node], base_path: &str, wildcards: bool, ascii: bool) -> String {
+    debug_assert!(nodes.is_sorted_by(|a, b| node_name(a) <= node_name(b)));
     let mut out = String::with_capacity(64 + nodes.len() * (96 + base_path.len()));
     let mut first = true;
-    let mut item = |out: &mut String, text: &str, name: &str, leaf: bool| {
+    // JSON escapes character by character, so an id's text is the escaped base path and
+    // then the escaped name, and a name is escaped once for both its text and its id.
+    let mut base = String::new();
+    push_str(&mut base, base_path, ascii);
+    base.pop();
+    let mut escaped = String::new();
+    let mut item = |out: &mut String, name: &str, leaf: bool| {
         out.push_str(if first {
             "{\"text\": "
         } else {
             ", {\"text\": "
         });
         first = false;
-        push_str(out, text, ascii);
+        escaped.clear();
+        push_str(&mut escaped, name, ascii);
+        match unquote_plus(name) {
+            Cow::Borrowed(_) => out.push_str(&escaped),
+            Cow::Owned(text) => push_str(out, &text, ascii),
+        }
         out.push_str(", \"id\": ");
-        let mut id = String::with_capacity(base_path.len() + name.len());
-        id.push_str(base_path);
-        id.push_str(name);
-        push_str(out, &id, ascii);
+        out.push_str(&base);
+        out.push_str(&escaped[1..]);
         out.push_str(if leaf {
             ", \"allowChildren\": 0, \"expandable\": 0, \"leaf\": 1}"
         } else {
@@ -392,23 +420,23 @@ fn tree_json(nodes: &[Node], base_path: &str, wildcards: bool, ascii: bool) -> S
     };
     out.push('[');
     if nodes.len() > 1 && wildcards {
-        item(&mut out, "*", "*", !nodes.iter().any(|n| !n.is_leaf));
+        item(&mut out, "*", !nodes.iter().any(|n| !n.is_leaf));
     }
-    let mut seen = std::collections::HashSet::new();
+    let mut previous = None;
     let mut leaves = Vec::new();
     for n in nodes {
         let name = node_name(n);
-        if !seen.insert(name) {
+        if previous.replace(name) == Some(name) {
             continue;
         }
         if n.is_leaf {
             leaves.push(name);
         } else {
-            item(&mut out, &unquote_plus(name), name, false);
+            item(&mut out, name, false);
         }
     }
     for name in leaves {
-        item(&mut out, &unquote_plus(name), name, true);
+        item(&mut out, name, true);
     }
     out.push(']');
     out
@@ -462,4 +490,52 @@ pub async fn index(State(state): State<AppState>, uri: Uri, headers: HeaderMap) 
     tokio::task::spawn_blocking(work)
         .await
         .unwrap_or_else(|e| server_error(format!("index task failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Borrowing a name without `+` or `%` gives what unquoting it gives.
+    #[test]
+    fn unquote_plus_borrows_only_what_it_would_copy() {
+        for s in [
+            "", "m0001", "a+b", "%41", "%4", "é%C3%A9", "x%zz", "a b", "+", "%",
+        ] {
+            assert_eq!(unquote_plus(s), unquote_plus_always(s), "{s:?}");
+        }
+        assert_eq!(unquote_plus("a+b%41"), "a bA");
+    }
+
+    fn node(path: &str, is_leaf: bool) -> Node {
+        Node {
+            path: path.to_owned(),
+            is_leaf,
+        }
+    }
+
+    /// Repeated names (a metric that is also a directory, the same name under two
+    /// parents) are written once, as the first of them, branches before leaves.
+    #[test]
+    fn tree_json_names_each_node_once() {
+        let nodes = [
+            node("a.x.b", false),
+            node("a.x.b", true),
+            node("a.y.b", true),
+            node("a.x.c", true),
+            node("a.y.d", false),
+        ];
+        let text = tree_json(&nodes, "a.*.", true, true);
+        assert_eq!(
+            tree_json(&[node("é+%41", true)], "q\"é.", false, true),
+            "[{\"text\": \"\\u00e9 A\", \"id\": \"q\\\"\\u00e9.\\u00e9+%41\", \"allowChildren\": 0, \"expandable\": 0, \"leaf\": 1}]"
+        );
+        assert_eq!(
+            text,
+            "[{\"text\": \"*\", \"id\": \"a.*.*\", \"allowChildren\": 1, \"expandable\": 1, \"leaf\": 0}, \
+             {\"text\": \"b\", \"id\": \"a.*.b\", \"allowChildren\": 1, \"expandable\": 1, \"leaf\": 0}, \
+             {\"text\": \"d\", \"id\": \"a.*.d\", \"allowChildren\": 1, \"expandable\": 1, \"leaf\": 0}, \
+             {\"text\": \"c\", \"id\": \"a.*.c\", \"allowChildren\": 0, \"expandable\": 0, \"leaf\": 1}]"
+        );
+    }
 }

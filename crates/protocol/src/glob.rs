@@ -41,6 +41,9 @@ pub enum NodePattern {
     Names(Vec<String>),
     /// Wildcard variants (and any plain ones) as one anchored expression.
     Wild(Regex),
+    /// Any name at all (`*`, or a variant that is only stars): the most common wildcard
+    /// (`servers.*`), so neither compiled nor run as an expression.
+    Any,
     /// `**`: any number of nodes (at least zero).
     GlobStar,
 }
@@ -51,7 +54,7 @@ impl NodePattern {
         match self {
             NodePattern::Names(names) => names.iter().any(|n| n == name),
             NodePattern::Wild(re) => re.is_match(name),
-            NodePattern::GlobStar => true,
+            NodePattern::Any | NodePattern::GlobStar => true,
         }
     }
 }
@@ -114,6 +117,13 @@ fn compile_node(node: &str) -> Result<NodePattern, GlobError> {
     let variants = expand_braces(node)?;
     if !variants.iter().any(|v| has_wildcard(v)) {
         return Ok(NodePattern::Names(variants));
+    }
+    // One variant that matches everything makes the whole alternation match everything.
+    if variants
+        .iter()
+        .any(|v| !v.is_empty() && v.bytes().all(|b| b == b'*'))
+    {
+        return Ok(NodePattern::Any);
     }
     let mut re = String::from("^(?s:");
     for (i, v) in variants.iter().enumerate() {
@@ -333,6 +343,33 @@ mod tests {
         assert!(m("a.**.d", "a.d"));
         assert!(m("a.**.d", "a.b.c.d"));
         assert!(!m("a.**.d", "a.b.c"));
+    }
+
+    /// The fast path for star-only nodes answers as the expression it replaces.
+    #[test]
+    fn star_nodes_match_as_their_expression() {
+        for node in ["*", "***", "{*,b}", "{a,**}x", "{a,*}"] {
+            let fast = compile_node(node).unwrap();
+            let variants = expand_braces(node).unwrap();
+            let re = format!(
+                "^(?s:{})$",
+                variants
+                    .iter()
+                    .map(|v| translate(v))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            );
+            let slow = NodePattern::Wild(Regex::new(&re).unwrap());
+            let is_any = matches!(fast, NodePattern::Any);
+            assert_eq!(
+                is_any,
+                variants.iter().any(|v| v.chars().all(|c| c == '*')),
+                "{node}"
+            );
+            for name in ["", "a", "b", "ax", "x", "*", "a b", "\n", "é", "a.b", "[x]"] {
+                assert_eq!(fast.matches(name), slow.matches(name), "{node} {name:?}");
+            }
+        }
     }
 
     #[test]

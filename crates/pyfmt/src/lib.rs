@@ -563,27 +563,56 @@ pub fn str_repr(s: &str) -> String {
 /// for other controls and, with `ensure_ascii` (`json.dumps`' default), `\uXXXX` for
 /// everything outside printable ASCII (DEL included; surrogate pairs beyond the BMP).
 pub fn write_json_str(out: &mut String, s: &str, ensure_ascii: bool) {
-    use std::fmt::Write;
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (ensure_ascii && !(' '..='~').contains(&c)) => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
-            }
-            c => out.push(c),
+    // Runs that need no escape (all of a typical metric name) are copied whole: pushing
+    // char by char was a tenth of a 1,000-node find.
+    let plain = |b: u8| b >= 0x20 && b != b'"' && b != b'\\' && (b < 0x7f || !ensure_ascii);
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let start = i;
+        while i < bytes.len() && plain(bytes[i]) {
+            i += 1;
+        }
+        // `i` is at a char boundary: the bytes stopped at are ASCII, or, with
+        // `ensure_ascii`, the first byte of a character after an ASCII run.
+        out.push_str(&s[start..i]);
+        if let Some(c) = s[i..].chars().next() {
+            push_json_char(out, c, ensure_ascii);
+            i += c.len_utf8();
         }
     }
     out.push('"');
+}
+
+/// [`write_json_str`] one character at a time: the definition the fast path must equal.
+#[cfg(test)]
+fn write_json_str_chars(out: &mut String, s: &str, ensure_ascii: bool) {
+    out.push('"');
+    for c in s.chars() {
+        push_json_char(out, c, ensure_ascii);
+    }
+    out.push('"');
+}
+
+fn push_json_char(out: &mut String, c: char, ensure_ascii: bool) {
+    use std::fmt::Write;
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\u{8}' => out.push_str("\\b"),
+        '\u{c}' => out.push_str("\\f"),
+        c if (c as u32) < 0x20 || (ensure_ascii && !(' '..='~').contains(&c)) => {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        }
+        c => out.push(c),
+    }
 }
 
 /// The system Python as a test oracle, shared by this crate's tests and the tools'.
@@ -625,6 +654,49 @@ pub mod oracle {
 mod tests {
     use super::oracle::run_python;
     use super::*;
+
+    /// The run-copying `write_json_str` writes what escaping char by char writes.
+    #[test]
+    fn json_str_fast_path_is_char_by_char() {
+        let pieces = [
+            "",
+            "a",
+            "host-01.cpu",
+            "\"",
+            "\\",
+            "\n",
+            "\u{1}",
+            "\u{1f}",
+            " ",
+            "~",
+            "\u{7f}",
+            "\u{80}",
+            "é",
+            "€",
+            "😀",
+            "\u{ffff}",
+            "+%41",
+        ];
+        let mut x: u64 = 0x853c_49e6_748f_ea9b;
+        for _ in 0..5_000 {
+            let mut s = String::new();
+            for _ in 0..(x % 7) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.push_str(pieces[(x % pieces.len() as u64) as usize]);
+            }
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for ascii in [true, false] {
+                let (mut fast, mut slow) = (String::from("x"), String::from("x"));
+                write_json_str(&mut fast, &s, ascii);
+                write_json_str_chars(&mut slow, &s, ascii);
+                assert_eq!(fast, slow, "{s:?} ascii {ascii}");
+            }
+        }
+    }
 
     /// Reads one `float.hex()` value (or `nan`/`inf`) per line; a line
     /// starting with `list:` holds a comma-separated list of such values and

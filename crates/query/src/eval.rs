@@ -282,16 +282,15 @@ impl<'a> Ctx<'a> {
                 )));
             }
             self.state.points.set(points);
-            let mut s = Series::new(
+            out.push(Series::fetched(
                 path.clone(),
+                expression.to_owned(),
                 f.start,
                 f.end,
                 f.step,
                 f.values,
                 self.req.x_files_factor,
-            );
-            s.path_expression = expression.to_owned();
-            out.push(s);
+            ));
         }
         Ok(out)
     }

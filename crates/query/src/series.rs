@@ -173,9 +173,22 @@ impl Series {
         x_files_factor: f64,
     ) -> Series {
         let name = name.into();
+        Series::fetched(name.clone(), name, start, end, step, values, x_files_factor)
+    }
+
+    /// [`Series::new`] for a series fetched by `path_expression`.
+    pub fn fetched(
+        name: String,
+        path_expression: String,
+        start: i64,
+        end: i64,
+        step: i64,
+        values: Vec<f64>,
+        x_files_factor: f64,
+    ) -> Series {
         Series {
             tags: Tags::parse(&name),
-            path_expression: name.clone(),
+            path_expression,
             name,
             start,
             end,

@@ -174,6 +174,16 @@ impl MetricIndex {
         let mut out = Vec::new();
         let mut prefix = String::new();
         walk(&root, pattern.nodes(), &mut prefix, &mut out, limit)?;
+        // The walk visits siblings in path order, so only `**` (which reaches a node by
+        // several routes) leaves anything to sort or merge.
+        let globstar = pattern
+            .nodes()
+            .iter()
+            .any(|n| matches!(n, NodePattern::GlobStar));
+        if !globstar {
+            debug_assert!(out.is_sorted_by(|a, b| a.path < b.path));
+            return Ok(out);
+        }
         out.sort_by(|a, b| a.path.cmp(&b.path));
         out.dedup_by(|a, b| {
             if a.path == b.path {
@@ -288,18 +298,38 @@ fn walk(
         r
     };
     match first {
+        NodePattern::Names(names) if names.len() == 1 => {
+            // The usual plain node (`requests` in `servers.*.requests`): no list to sort.
+            if let Some(child) = node.child(&names[0]) {
+                visit(&names[0], child, out)?;
+            }
+        }
         NodePattern::Names(names) => {
-            for name in names {
-                if let Some(child) = node.child(name.as_str()) {
-                    visit(name, child, out)?;
-                }
+            let mut matched: Vec<(&str, &Node)> = names
+                .iter()
+                .filter_map(|name| Some((name.as_str(), node.child(name)?)))
+                .collect();
+            sort_siblings(&mut matched, rest.is_empty());
+            for (name, child) in matched {
+                visit(name, child, out)?;
+            }
+        }
+        NodePattern::Any => {
+            // Every child: no per-child test, and the one list sorted once.
+            let mut matched: Vec<(&str, &Node)> = node.children().collect();
+            sort_siblings(&mut matched, rest.is_empty());
+            for (name, child) in matched {
+                visit(name, child, out)?;
             }
         }
         NodePattern::Wild(_) => {
-            for (name, child) in node.children() {
-                if first.matches(name) {
-                    visit(name, child, out)?;
-                }
+            let mut matched: Vec<(&str, &Node)> = node
+                .children()
+                .filter(|(name, _)| first.matches(name))
+                .collect();
+            sort_siblings(&mut matched, rest.is_empty());
+            for (name, child) in matched {
+                visit(name, child, out)?;
             }
         }
         NodePattern::GlobStar => {
@@ -331,6 +361,65 @@ fn walk(
         }
     }
     Ok(())
+}
+
+/// Sorts siblings into the order of the paths the walk makes from them: by name for the
+/// last node of a pattern, by name and a `.` above it (`a-b.x` sorts before `a.x`, though
+/// `a` sorts before `a-b`). The map keeps no order (see [`Children`]); sorting the matches
+/// here, once per visited node, is cheaper than sorting the whole answer by path.
+///
+/// Siblings usually share a long prefix (`m0000`..`m0999`, `host-017`): past it, their next
+/// 8 bytes as one big-endian integer order nearly every pair with one comparison, and only
+/// ties compare the names.
+fn sort_siblings<T: Copy>(matched: &mut [(&str, T)], last: bool) {
+    let cmp: fn(&str, &str) -> std::cmp::Ordering = if last { Ord::cmp } else { cmp_dotted };
+    if matched.len() <= 16 {
+        matched.sort_unstable_by(|a, b| cmp(a.0, b.0));
+        return;
+    }
+    let first = matched[0].0.as_bytes();
+    let common = matched[1..].iter().fold(first.len(), |n, (name, _)| {
+        first[..n]
+            .iter()
+            .zip(name.as_bytes())
+            .take_while(|(a, b)| a == b)
+            .count()
+    });
+    // The key is the first 8 bytes after the shared prefix of the name (of the name and
+    // its `.` above the last node), zero-padded. Where two keys differ, they differ as the
+    // names do: a key padded with zeros is below every key it is a prefix of, and a name
+    // is its own prefix there, and no name with its `.` is a prefix of another's.
+    let key = |name: &str| {
+        let mut k = [0u8; 8];
+        let tail = name.as_bytes().get(common..).unwrap_or_default();
+        let n = tail.len().min(8);
+        k[..n].copy_from_slice(&tail[..n]);
+        if !last && n < 8 {
+            k[n] = b'.';
+        }
+        u64::from_be_bytes(k)
+    };
+    let mut keyed: Vec<(u64, u32)> = matched
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| (key(name), i as u32))
+        .collect();
+    keyed.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| cmp(matched[a.1 as usize].0, matched[b.1 as usize].0))
+    });
+    let sorted: Vec<(&str, T)> = keyed.iter().map(|&(_, i)| matched[i as usize]).collect();
+    matched.copy_from_slice(&sorted);
+}
+
+/// `a` with a `.` after it against `b` with a `.` after it, without building either.
+fn cmp_dotted(a: &str, b: &str) -> std::cmp::Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len().min(b.len());
+    a[..n].cmp(&b[..n]).then_with(|| {
+        let next = |s: &[u8]| s.get(n).copied().unwrap_or(b'.');
+        next(a).cmp(&next(b)).then(a.len().cmp(&b.len()))
+    })
 }
 
 fn collect(node: &Node, prefix: &mut String, out: &mut Vec<String>) {
@@ -479,6 +568,112 @@ mod tests {
                 assert_eq!(batched.len(), single.len());
                 let every = PathPattern::new("**").unwrap();
                 assert_eq!(batched.find(&every, 1_000), single.find(&every, 1_000));
+            }
+        }
+    }
+
+    /// A small xorshift generator: the tests are reproducible without a crate.
+    fn rng(seed: u64) -> impl FnMut(u64) -> u64 {
+        let mut x = seed;
+        move |n| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        }
+    }
+
+    /// Names that share long prefixes (longer than the 8-byte sort keys), differ in `-`
+    /// against nothing (`a` / `a-b`: the order that changes with a `.` after the name),
+    /// and run past 8 bytes after the prefix.
+    fn random_name(next: &mut impl FnMut(u64) -> u64) -> String {
+        const STEMS: [&str; 6] = ["a", "a-b", "host-0000000", "host-00000001", "m0", ""];
+        const TAILS: [&str; 8] = ["", "0", "1", "-", "-x", "00000000009", "b", "+%41"];
+        let name = format!(
+            "{}{}{}",
+            STEMS[next(6) as usize],
+            TAILS[next(8) as usize],
+            TAILS[next(8) as usize]
+        );
+        if name.is_empty() { "z".into() } else { name }
+    }
+
+    /// The keyed sibling sort gives the order of the paths it stands for.
+    #[test]
+    fn sibling_sort_is_path_order() {
+        let mut next = rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..500 {
+            let mut names: Vec<String> = (0..next(60)).map(|_| random_name(&mut next)).collect();
+            names.sort();
+            names.dedup();
+            // Hash-map order, more or less.
+            for i in (1..names.len()).rev() {
+                names.swap(i, next(i as u64 + 1) as usize);
+            }
+            for last in [true, false] {
+                let mut items: Vec<(&str, usize)> = names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (n.as_str(), i))
+                    .collect();
+                sort_siblings(&mut items, last);
+                let got: Vec<&str> = items.iter().map(|(n, _)| *n).collect();
+                let mut want: Vec<&str> = names.iter().map(String::as_str).collect();
+                want.sort_by_key(|n| {
+                    if last {
+                        format!("p.{n}")
+                    } else {
+                        format!("p.{n}.x")
+                    }
+                });
+                assert_eq!(got, want, "last {last}");
+            }
+        }
+    }
+
+    /// Finds (sorted walks, the `*` fast path, `**`, limits) answer what matching every
+    /// indexed path against the pattern answers.
+    #[test]
+    fn find_is_every_matching_path() {
+        let mut next = rng(0x2545_f491_4f6c_dd1d);
+        const NODES: [&str; 12] = [
+            "*", "**", "a*", "*0", "{a,m0}*", "a-b", "{a,a-b}", "host-0*", "?", "[am]*", "z",
+            "{*,q}",
+        ];
+        for _ in 0..60 {
+            let idx = MetricIndex::new();
+            let mut names = Vec::new();
+            for _ in 0..next(300) + 1 {
+                let depth = next(3) + 1;
+                let name: Vec<String> = (0..depth).map(|_| random_name(&mut next)).collect();
+                names.push(name.join("."));
+            }
+            idx.insert_many(names.iter().map(String::as_str));
+            let leaves: std::collections::BTreeSet<&str> =
+                names.iter().map(String::as_str).collect();
+            let mut every = std::collections::BTreeMap::new();
+            for name in &names {
+                for (i, _) in name.match_indices('.') {
+                    every.entry(&name[..i]).or_insert((false, false)).1 = true;
+                }
+                every.entry(name.as_str()).or_insert((false, false)).0 = true;
+            }
+            assert!(every.keys().filter(|p| every[*p].0).eq(leaves.iter()));
+            for _ in 0..40 {
+                let pattern: Vec<&str> =
+                    (0..next(3) + 1).map(|_| NODES[next(12) as usize]).collect();
+                let pattern = pattern.join(".");
+                let compiled = PathPattern::new(&pattern).unwrap();
+                let want: Vec<(&str, bool, bool)> = every
+                    .iter()
+                    .filter(|(p, _)| compiled.matches_path(p))
+                    .map(|(p, &(leaf, branch))| (*p, leaf, branch))
+                    .collect();
+                let found = idx.find(&compiled, usize::MAX).unwrap();
+                assert_eq!(paths(&found), want, "{pattern}");
+                if !want.is_empty() {
+                    assert_eq!(idx.find(&compiled, want.len() - 1), Err(want.len() - 1));
+                }
             }
         }
     }

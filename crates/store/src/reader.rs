@@ -21,6 +21,7 @@
 //! or deleted file is noticed within that time and reopened.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -65,17 +66,20 @@ struct Handle {
     checked: Mutex<std::time::Instant>,
 }
 
-/// Open files by path, at most `capacity` of them.
+type HandleMap = HashMap<OsString, Arc<Handle>, foldhash::fast::RandomState>;
+
+/// Open files by path, at most `capacity` of them. Keyed by the path's bytes with a fast
+/// hash: a `Path` hashes component by component, and a 1,000-series render looks up 1,000.
 #[derive(Debug)]
 struct Handles {
-    map: Mutex<HashMap<PathBuf, Arc<Handle>>>,
+    map: Mutex<HandleMap>,
     capacity: usize,
 }
 
 impl Handles {
     /// The open file at `path`, opened (again) if it is new, replaced or resized.
     fn get(&self, path: &Path) -> Result<Option<Arc<Handle>>, whisper_format::Error> {
-        if let Some(h) = self.lock().get(path) {
+        if let Some(h) = self.lock().get(path.as_os_str()) {
             let checked = h.checked.lock().unwrap_or_else(|p| p.into_inner());
             if checked.elapsed() < RECHECK {
                 return Ok(Some(h.clone()));
@@ -84,7 +88,7 @@ impl Handles {
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                self.lock().remove(path);
+                self.lock().remove(path.as_os_str());
                 return Ok(None);
             }
             Err(source) => {
@@ -94,7 +98,7 @@ impl Handles {
                 });
             }
         };
-        if let Some(h) = self.lock().get(path)
+        if let Some(h) = self.lock().get(path.as_os_str())
             && h.dev == meta.dev()
             && h.ino == meta.ino()
             && h.len == meta.len()
@@ -122,17 +126,17 @@ impl Handles {
             let mut map = self.lock();
             if map.len() >= self.capacity {
                 // Dropping an arbitrary half keeps this O(1) amortised without an LRU.
-                let drop: Vec<PathBuf> = map.keys().take(map.len() / 2 + 1).cloned().collect();
+                let drop: Vec<OsString> = map.keys().take(map.len() / 2 + 1).cloned().collect();
                 for k in drop {
                     map.remove(&k);
                 }
             }
-            map.insert(path.to_path_buf(), handle.clone());
+            map.insert(path.as_os_str().to_owned(), handle.clone());
         }
         Ok(Some(handle))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Arc<Handle>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HandleMap> {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -151,7 +155,7 @@ impl Reader {
             cache,
             rules,
             handles: Arc::new(Handles {
-                map: Mutex::new(HashMap::new()),
+                map: Mutex::new(HandleMap::default()),
                 capacity: open_files,
             }),
         }
@@ -248,16 +252,12 @@ impl Reader {
             Err(e) => return self.while_created(e, cache_key, from, until, now),
         };
         let file = opened.file.lock().unwrap_or_else(|p| p.into_inner());
-        let fetched = match file.fetch(from, until, now) {
+        let fetched = match file.fetch_nan(from, until, now) {
             Ok(Some(fetched)) => fetched,
             Ok(None) => return Ok(None),
             Err(e) => return self.while_created(e, cache_key, from, until, now),
         };
-        let mut values: Vec<f64> = fetched
-            .values
-            .iter()
-            .map(|v| v.unwrap_or(f64::NAN))
-            .collect();
+        let mut values = fetched.values;
         let cached = self.cache.get(cache_key);
         if !cached.is_empty() {
             let header = file.header();

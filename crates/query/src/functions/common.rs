@@ -163,18 +163,27 @@ fn columnwise(series: &[Series], func: AggFunc, xff: f64) -> Option<Vec<f64>> {
     let mut acc = vec![0.0f64; len];
     let mut count = vec![0u32; len];
     for s in series {
-        for (i, &v) in s.values.iter().enumerate() {
+        let slots = acc.iter_mut().zip(count.iter_mut()).zip(&s.values);
+        if matches!(func, AggFunc::Sum | AggFunc::Average | AggFunc::Count) {
+            // Without a branch per value, so it vectorises (the sum of a 1,000-series
+            // render): a missing value adds -0.0, which leaves every float as it is.
+            for ((a, c), &v) in slots {
+                let p = present(v);
+                *a += if p { v } else { -0.0 };
+                *c += u32::from(p);
+            }
+            continue;
+        }
+        for ((a, c), &v) in slots {
             if !present(v) {
                 continue;
             }
-            acc[i] = match (func, count[i]) {
-                (AggFunc::Sum | AggFunc::Average, _) => acc[i] + v,
+            *a = match (func, *c) {
                 (_, 0) => v,
-                (AggFunc::Min, _) => acc[i].min(v),
-                (AggFunc::Max, _) => acc[i].max(v),
-                _ => acc[i],
+                (AggFunc::Min, _) => a.min(v),
+                _ => a.max(v),
             };
-            count[i] += 1;
+            *c += 1;
         }
     }
     let width = series.len() as f64;
@@ -429,4 +438,63 @@ pub fn get_agg_func(function: &str, name: &str) -> Result<AggFunc, EvalError> {
             format!("Unsupported aggregation function: {name}"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The column-wise aggregations answer what the row-by-row definition answers, bit for
+    /// bit (missing values, signed zeros, infinities, series of different lengths).
+    #[test]
+    fn columnwise_is_row_by_row() {
+        const VALUES: [f64; 10] = [
+            1.0,
+            -0.0,
+            0.0,
+            NULL,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e308,
+            0.1,
+            -3.5,
+            NULL,
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for _ in 0..3_000 {
+            let series: Vec<Series> = (0..next(6))
+                .map(|i| {
+                    let values = (0..next(9)).map(|_| VALUES[next(10) as usize]).collect();
+                    Series::new(format!("s{i}"), 0, 90, 10, values, 0.0)
+                })
+                .collect();
+            let xff = [0.0, 0.5, 1.0][next(3) as usize];
+            for func in [
+                AggFunc::Sum,
+                AggFunc::Average,
+                AggFunc::Min,
+                AggFunc::Max,
+                AggFunc::Count,
+            ] {
+                let fast = columnwise(&series, func, xff).unwrap();
+                let general: Vec<f64> = rows(&series)
+                    .map(|row| {
+                        if xff_ok(&row, xff) {
+                            func.apply(&row)
+                        } else {
+                            NULL
+                        }
+                    })
+                    .collect();
+                let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&fast), bits(&general), "{func:?} xff {xff}");
+            }
+        }
+    }
 }
