@@ -798,6 +798,61 @@ impl Whisper {
         Ok(())
     }
 
+    /// Writes slots another file holds into this archive and propagates them: what
+    /// [`Whisper::archive_update_many`] does with the points a fetch of those slots returns
+    /// (whisper's `merge`), without decoding them. `slots` are raw slots in time order, the
+    /// first at `first`. A known slot's 12 bytes are
+    /// the bytes whisper packs for its point, so each run is written as a slice of
+    /// `slots`: a year of one-minute points costs no per-point allocation or encoding.
+    pub(crate) fn merge_slots(
+        &mut self,
+        archive: &ArchiveInfo,
+        first: i64,
+        slots: &[u8],
+    ) -> Result<()> {
+        let step = archive.step();
+        let mut runs = known_runs(first, step, slots).peekable();
+        let Some(&(run0, _)) = runs.peek() else {
+            return Ok(());
+        };
+        let mut base = self.base(archive)?;
+        if base == 0 {
+            base = first + run0 as i64 * step;
+        }
+        let mut touched = self.touched(archive);
+        // Slot `s` lies `s` slots past the first one, and `slots` is at most one lap
+        // of the ring, so one subtraction wraps it: no division per run.
+        let ring = archive.size();
+        let first_at = Self::slot_offset(archive, base, first) - u64::from(archive.offset);
+        // Per coarser archive, the first interval not yet added to its set.
+        let mut next: Vec<i64> = vec![i64::MIN; touched.lowers.len()];
+        for (s, e) in runs {
+            let mut at = first_at + (s * POINT_SIZE) as u64;
+            if at >= ring {
+                at -= ring;
+            }
+            let offset = u64::from(archive.offset) + at;
+            self.write_ring(archive, offset, &slots[s * POINT_SIZE..e * POINT_SIZE])?;
+            // Every interval of a run is written, so the coarser intervals it touches
+            // are those from its first point's to its last point's; CPython ignores a
+            // repeated add, so adding each once leaves the same set order.
+            let start = first + s as i64 * step;
+            let last = first + (e - 1) as i64 * step;
+            for ((lower, set), next) in touched.lowers.iter_mut().zip(&mut next) {
+                if last < *next {
+                    continue;
+                }
+                let mut interval = align(start, lower.step()).max(*next);
+                while interval <= last {
+                    set.insert(interval as u64);
+                    interval += lower.step();
+                }
+                *next = interval;
+            }
+        }
+        self.propagate_touched(archive, touched)
+    }
+
     /// Propagates every coarser interval a batch touched, archive by archive,
     /// in CPython set order, stopping at the first coarser archive where
     /// nothing was written.
@@ -1004,6 +1059,32 @@ impl Whisper {
         Ok(fetched)
     }
 
+    /// The slots [`Whisper::archive_fetch`] would decode, raw and in time order, into
+    /// `buf`; returns the first slot's interval, or None when the archive was never
+    /// written (the fetch would be all None).
+    pub(crate) fn archive_fetch_slots(
+        &self,
+        archive: &ArchiveInfo,
+        from: i64,
+        until: i64,
+        buf: &mut Vec<u8>,
+    ) -> Result<Option<i64>> {
+        let step = archive.step();
+        let from_interval = align(from, step) + step;
+        let mut until_interval = align(until, step) + step;
+        if from_interval == until_interval {
+            until_interval += step;
+        }
+        let base = self.base(archive)?;
+        if base == 0 {
+            return Ok(None);
+        }
+        let first = Self::slot_offset(archive, base, from_interval);
+        let last = Self::slot_offset(archive, base, until_interval);
+        self.read_ring_into(archive, first, last, buf)?;
+        Ok(Some(from_interval))
+    }
+
     /// Rewrites the aggregation method and, if given, the xFilesFactor
     /// (whisper's `setAggregationMethod`). Returns the old method.
     pub fn set_aggregation(
@@ -1047,6 +1128,35 @@ impl Whisper {
         out.resize(archive.size() as usize, 0);
         self.read_at(u64::from(archive.offset), out)
     }
+}
+
+/// The runs of known slots in raw slots read from `first` on: `(start, end)` slot
+/// indices, `end` exclusive. A slot is known when it holds the interval of its
+/// position, as a fetch decides.
+pub(crate) fn known_runs(
+    first: i64,
+    step: i64,
+    slots: &[u8],
+) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let n = slots.len() / POINT_SIZE;
+    let known = move |k: usize| {
+        let t = BigEndian::read_u32(&slots[k * POINT_SIZE..]);
+        i64::from(t) == first + k as i64 * step
+    };
+    let mut k = 0;
+    std::iter::from_fn(move || {
+        while k < n && !known(k) {
+            k += 1;
+        }
+        if k == n {
+            return None;
+        }
+        let start = k;
+        while k < n && known(k) {
+            k += 1;
+        }
+        Some((start, k))
+    })
 }
 
 /// Encodes a point as stored: big-endian u32 timestamp, big-endian f64.
