@@ -800,19 +800,22 @@ impl Whisper {
 
     /// Writes slots another file holds into this archive and propagates them: what
     /// [`Whisper::archive_update_many`] does with the points a fetch of those slots returns
-    /// (whisper's `merge`), without decoding them. `slots` are raw slots in time order, the
-    /// first at `first`. A known slot's 12 bytes are
-    /// the bytes whisper packs for its point, so each run is written as a slice of
-    /// `slots`: a year of one-minute points costs no per-point allocation or encoding.
+    /// (whisper's `merge`), without decoding them. `pieces` are raw slots in time order,
+    /// the first at `first`, as [`Whisper::archive_fetch_slots`] gives them. A known
+    /// slot's 12 bytes are the bytes whisper packs for its point, so each run of known
+    /// slots is written as a slice of `pieces`: a year of one-minute points costs no
+    /// per-point allocation or encoding. A run across the two pieces is written in two
+    /// writes, which leave the bytes one would.
     pub(crate) fn merge_slots(
         &mut self,
         archive: &ArchiveInfo,
         first: i64,
-        slots: &[u8],
+        pieces: Slots<'_>,
     ) -> Result<()> {
         let step = archive.step();
-        let mut runs = known_runs(first, step, slots).peekable();
-        let Some(&(run0, _)) = runs.peek() else {
+        let skip = pieces[0].len() / POINT_SIZE;
+        let firsts = [first, first + skip as i64 * step];
+        let Some(run0) = first_known(first, step, pieces) else {
             return Ok(());
         };
         let mut base = self.base(archive)?;
@@ -820,34 +823,38 @@ impl Whisper {
             base = first + run0 as i64 * step;
         }
         let mut touched = self.touched(archive);
-        // Slot `s` lies `s` slots past the first one, and `slots` is at most one lap
-        // of the ring, so one subtraction wraps it: no division per run.
+        // Slot `s` lies `s` slots past the first one, and the pieces are at most one
+        // lap of the ring, so one subtraction wraps it: no division per run.
         let ring = archive.size();
         let first_at = Self::slot_offset(archive, base, first) - u64::from(archive.offset);
         // Per coarser archive, the first interval not yet added to its set.
         let mut next: Vec<i64> = vec![i64::MIN; touched.lowers.len()];
-        for (s, e) in runs {
-            let mut at = first_at + (s * POINT_SIZE) as u64;
-            if at >= ring {
-                at -= ring;
-            }
-            let offset = u64::from(archive.offset) + at;
-            self.write_ring(archive, offset, &slots[s * POINT_SIZE..e * POINT_SIZE])?;
-            // Every interval of a run is written, so the coarser intervals it touches
-            // are those from its first point's to its last point's; CPython ignores a
-            // repeated add, so adding each once leaves the same set order.
-            let start = first + s as i64 * step;
-            let last = first + (e - 1) as i64 * step;
-            for ((lower, set), next) in touched.lowers.iter_mut().zip(&mut next) {
-                if last < *next {
-                    continue;
+        for (p, piece) in pieces.into_iter().enumerate() {
+            for (s, e) in known_runs(firsts[p], step, piece) {
+                let slot = s + p * skip;
+                let mut at = first_at + (slot * POINT_SIZE) as u64;
+                if at >= ring {
+                    at -= ring;
                 }
-                let mut interval = align(start, lower.step()).max(*next);
-                while interval <= last {
-                    set.insert(interval as u64);
-                    interval += lower.step();
+                let offset = u64::from(archive.offset) + at;
+                self.write_ring(archive, offset, &piece[s * POINT_SIZE..e * POINT_SIZE])?;
+                // Every interval of a run is written, so the coarser intervals it
+                // touches are those from its first point's to its last point's;
+                // CPython ignores a repeated add, so adding each once leaves the same
+                // set order.
+                let start = firsts[p] + s as i64 * step;
+                let last = firsts[p] + (e - 1) as i64 * step;
+                for ((lower, set), next) in touched.lowers.iter_mut().zip(&mut next) {
+                    if last < *next {
+                        continue;
+                    }
+                    let mut interval = align(start, lower.step()).max(*next);
+                    while interval <= last {
+                        set.insert(interval as u64);
+                        interval += lower.step();
+                    }
+                    *next = interval;
                 }
-                *next = interval;
             }
         }
         self.propagate_touched(archive, touched)
@@ -1059,16 +1066,17 @@ impl Whisper {
         Ok(fetched)
     }
 
-    /// The slots [`Whisper::archive_fetch`] would decode, raw and in time order, into
-    /// `buf`; returns the first slot's interval, or None when the archive was never
-    /// written (the fetch would be all None).
-    pub(crate) fn archive_fetch_slots(
-        &self,
+    /// The slots [`Whisper::archive_fetch`] would decode, raw and in time order, with
+    /// the first slot's interval; None when the archive was never written (the fetch
+    /// would be all None). A mapped file lends them as the two pieces of its ring
+    /// (the second empty unless the range wraps); otherwise they are read into `buf`.
+    pub(crate) fn archive_fetch_slots<'a>(
+        &'a self,
         archive: &ArchiveInfo,
         from: i64,
         until: i64,
-        buf: &mut Vec<u8>,
-    ) -> Result<Option<i64>> {
+        buf: &'a mut Vec<u8>,
+    ) -> Result<Option<(i64, Slots<'a>)>> {
         let step = archive.step();
         let from_interval = align(from, step) + step;
         let mut until_interval = align(until, step) + step;
@@ -1081,8 +1089,30 @@ impl Whisper {
         }
         let first = Self::slot_offset(archive, base, from_interval);
         let last = Self::slot_offset(archive, base, until_interval);
+        if let Some(pieces) = self.mapped_ring(archive, first, last) {
+            return Ok(Some((from_interval, pieces)));
+        }
         self.read_ring_into(archive, first, last, buf)?;
-        Ok(Some(from_interval))
+        Ok(Some((from_interval, [buf.as_slice(), &[]])))
+    }
+
+    /// What [`Whisper::read_ring`] would read, borrowed from the map: a year-long
+    /// merge otherwise copies megabytes into fresh memory, and faulting that memory in
+    /// cost more than the rest of the merge. None for pread handles.
+    fn mapped_ring(&self, archive: &ArchiveInfo, first: u64, last: u64) -> Option<Slots<'_>> {
+        let map: &[u8] = match &self.backing {
+            Backing::Map(map) => map,
+            Backing::MapRead(map) => map,
+            Backing::Pread => return None,
+        };
+        let start = usize::try_from(archive.offset).ok()?;
+        let end = start.checked_add(usize::try_from(archive.size()).ok()?)?;
+        let (first, last) = (usize::try_from(first).ok()?, usize::try_from(last).ok()?);
+        if first < last {
+            Some([map.get(first..last)?, &[]])
+        } else {
+            Some([map.get(first..end)?, map.get(start..last)?])
+        }
     }
 
     /// Rewrites the aggregation method and, if given, the xFilesFactor
@@ -1130,6 +1160,10 @@ impl Whisper {
     }
 }
 
+/// Raw slots of one archive in time order, as two pieces of its ring: the second is
+/// empty unless the range wraps past the ring's end.
+pub(crate) type Slots<'a> = [&'a [u8]; 2];
+
 /// The runs of known slots in raw slots read from `first` on: `(start, end)` slot
 /// indices, `end` exclusive. A slot is known when it holds the interval of its
 /// position, as a fetch decides.
@@ -1157,6 +1191,17 @@ pub(crate) fn known_runs(
         }
         Some((start, k))
     })
+}
+
+/// The index of the first known slot in raw slots read from `first` on, in two
+/// pieces as [`Whisper::archive_fetch_slots`] gives them.
+pub(crate) fn first_known(first: i64, step: i64, pieces: Slots<'_>) -> Option<usize> {
+    let skip = pieces[0].len() / POINT_SIZE;
+    let (s, _) = known_runs(first, step, pieces[0]).next().or_else(|| {
+        let (s, e) = known_runs(first + skip as i64 * step, step, pieces[1]).next()?;
+        Some((s + skip, e + skip))
+    })?;
+    Some(s)
 }
 
 /// Encodes a point as stored: big-endian u32 timestamp, big-endian f64.

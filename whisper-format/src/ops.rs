@@ -2,7 +2,7 @@
 //! resize, with the semantics of whisper's library calls and scripts.
 
 use crate::error::{Error, Result};
-use crate::file::{Whisper, known_runs};
+use crate::file::{Whisper, first_known};
 use crate::header::ArchiveInfo;
 
 fn same_archives(a: &Whisper, b: &Whisper, op: &'static str) -> Result<()> {
@@ -47,7 +47,7 @@ pub fn merge(
         if until < oldest {
             continue;
         }
-        let Some(first) =
+        let Some((first, pieces)) =
             from.archive_fetch_slots(&archive, start.max(oldest), until, &mut slots)?
         else {
             continue;
@@ -56,8 +56,8 @@ pub fn merge(
         // `not previousInterval`); only ranges reaching back to the epoch can hold
         // one, and they take the point by point path below.
         if first > 0 {
-            if known_runs(first, archive.step(), &slots).next().is_some() {
-                to.with_lock(|to| to.merge_slots(&archive, first, &slots))?;
+            if first_known(first, archive.step(), pieces).is_some() {
+                to.with_lock(|to| to.merge_slots(&archive, first, pieces))?;
             }
             continue;
         }
