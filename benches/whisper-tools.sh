@@ -17,7 +17,9 @@
 # VALUES=fractions fills the files with i/7 instead of whole numbers (every value then
 # needs the exact 35-digit expansion); TOOLS=dump skips whisper-merge, TOOLS=merge
 # skips whisper-dump; ARCHIVES=60:525600,3600:43800 adds coarser archives (as
-# seconds:points, all filled; the default is the one 1-minute archive).
+# seconds:points, all filled; the default is the one 1-minute archive);
+# BASELINE=path/to/whisper-merge adds a row for another build of ours (an older commit);
+# MERGES=sparse runs only that merge case.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -91,9 +93,11 @@ if [ "${TOOLS:-all}" != merge ]; then
 fi
 [ "${TOOLS:-all}" = dump ] && exit 0
 export CHARCOAL_NOW=$now
-for src in sparse src; do
-  name=$([ $src = src ] && echo merge-full || echo merge-sparse)
+for case in ${MERGES:-sparse full}; do
+  name=merge-$case
+  src=$([ "$case" = full ] && echo src || echo sparse)
   printf '%-14s %-8s %s\n' $name charcoal "$(merge charcoal $src "$bin/whisper-merge")"
+  [ -n "${BASELINE:-}" ] && printf '%-14s %-8s %s\n' $name baseline "$(merge baseline $src "$BASELINE")"
   printf '%-14s %-8s %s\n' $name python "$(merge python $src fake_clock /usr/bin/whisper-merge)"
   # Same bytes as the script, or the figures mean nothing.
   cmp -s "$work/$src-charcoal.out" "$work/$src-python.out" \
