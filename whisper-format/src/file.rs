@@ -793,6 +793,68 @@ impl Whisper {
         Ok(())
     }
 
+    /// Writes slots another file holds into this archive and propagates them: what
+    /// [`Whisper::archive_update_many`] does with the points a fetch of those slots returns
+    /// (whisper's `merge`), without decoding them. `pieces` are raw slots in time order,
+    /// the first at `first`, as [`Whisper::archive_fetch_slots`] gives them. A known
+    /// slot's 12 bytes are the bytes whisper packs for its point, so each run of known
+    /// slots is written as a slice of `pieces`: a year of one-minute points costs no
+    /// per-point allocation or encoding. A run across the two pieces is written in two
+    /// writes, which leave the bytes one would.
+    pub(crate) fn merge_slots(
+        &mut self,
+        archive: &ArchiveInfo,
+        first: i64,
+        pieces: Slots<'_>,
+    ) -> Result<()> {
+        let step = archive.step();
+        let skip = pieces[0].len() / POINT_SIZE;
+        let firsts = [first, first + skip as i64 * step];
+        let Some(run0) = first_known(first, step, pieces) else {
+            return Ok(());
+        };
+        let mut base = self.base(archive)?;
+        if base == 0 {
+            base = first + run0 as i64 * step;
+        }
+        let mut touched = self.touched(archive);
+        // Slot `s` lies `s` slots past the first one, and the pieces are at most one
+        // lap of the ring, so one subtraction wraps it: no division per run.
+        let ring = archive.size();
+        let first_at = Self::slot_offset(archive, base, first) - u64::from(archive.offset);
+        // Per coarser archive, the first interval not yet added to its set.
+        let mut next: Vec<i64> = vec![i64::MIN; touched.lowers.len()];
+        for (p, piece) in pieces.into_iter().enumerate() {
+            for (s, e) in known_runs(firsts[p], step, piece) {
+                let slot = s + p * skip;
+                let mut at = first_at + (slot * POINT_SIZE) as u64;
+                if at >= ring {
+                    at -= ring;
+                }
+                let offset = u64::from(archive.offset) + at;
+                self.write_ring(archive, offset, &piece[s * POINT_SIZE..e * POINT_SIZE])?;
+                // Every interval of a run is written, so the coarser intervals it
+                // touches are those from its first point's to its last point's;
+                // CPython ignores a repeated add, so adding each once leaves the same
+                // set order.
+                let start = firsts[p] + s as i64 * step;
+                let last = firsts[p] + (e - 1) as i64 * step;
+                for ((lower, set), next) in touched.lowers.iter_mut().zip(&mut next) {
+                    if last < *next {
+                        continue;
+                    }
+                    let mut interval = align(start, lower.step()).max(*next);
+                    while interval <= last {
+                        set.insert(interval as u64);
+                        interval += lower.step();
+                    }
+                    *next = interval;
+                }
+            }
+        }
+        self.propagate_touched(archive, touched)
+    }
+
     /// Propagates every coarser interval a batch touched, archive by archive,
     /// in CPython set order, stopping at the first coarser archive where
     /// nothing was written.
@@ -1041,6 +1103,55 @@ impl Whisper {
         })
     }
 
+    /// The slots [`Whisper::archive_fetch`] would decode, raw and in time order, with
+    /// the first slot's interval; None when the archive was never written (the fetch
+    /// would be all None). A mapped file lends them as the two pieces of its ring
+    /// (the second empty unless the range wraps); otherwise they are read into `buf`.
+    pub(crate) fn archive_fetch_slots<'a>(
+        &'a self,
+        archive: &ArchiveInfo,
+        from: i64,
+        until: i64,
+        buf: &'a mut Vec<u8>,
+    ) -> Result<Option<(i64, Slots<'a>)>> {
+        let step = archive.step();
+        let from_interval = align(from, step) + step;
+        let mut until_interval = align(until, step) + step;
+        if from_interval == until_interval {
+            until_interval += step;
+        }
+        let base = self.base(archive)?;
+        if base == 0 {
+            return Ok(None);
+        }
+        let first = Self::slot_offset(archive, base, from_interval);
+        let last = Self::slot_offset(archive, base, until_interval);
+        if let Some(pieces) = self.mapped_ring(archive, first, last) {
+            return Ok(Some((from_interval, pieces)));
+        }
+        self.read_ring_into(archive, first, last, buf)?;
+        Ok(Some((from_interval, [buf.as_slice(), &[]])))
+    }
+
+    /// What [`Whisper::read_ring`] would read, borrowed from the map: a year-long
+    /// merge otherwise copies megabytes into fresh memory, and faulting that memory in
+    /// cost more than the rest of the merge. None for pread handles.
+    fn mapped_ring(&self, archive: &ArchiveInfo, first: u64, last: u64) -> Option<Slots<'_>> {
+        let map: &[u8] = match &self.backing {
+            Backing::Map(map) => map,
+            Backing::MapRead(map) => map,
+            Backing::Pread => return None,
+        };
+        let start = usize::try_from(archive.offset).ok()?;
+        let end = start.checked_add(usize::try_from(archive.size()).ok()?)?;
+        let (first, last) = (usize::try_from(first).ok()?, usize::try_from(last).ok()?);
+        if first < last {
+            Some([map.get(first..last)?, &[]])
+        } else {
+            Some([map.get(first..end)?, map.get(start..last)?])
+        }
+    }
+
     /// Rewrites the aggregation method and, if given, the xFilesFactor
     /// (whisper's `setAggregationMethod`). Returns the old method.
     pub fn set_aggregation(
@@ -1084,6 +1195,50 @@ impl Whisper {
         out.resize(archive.size() as usize, 0);
         self.read_at(u64::from(archive.offset), out)
     }
+}
+
+/// Raw slots of one archive in time order, as two pieces of its ring: the second is
+/// empty unless the range wraps past the ring's end.
+pub(crate) type Slots<'a> = [&'a [u8]; 2];
+
+/// The runs of known slots in raw slots read from `first` on: `(start, end)` slot
+/// indices, `end` exclusive. A slot is known when it holds the interval of its
+/// position, as a fetch decides.
+pub(crate) fn known_runs(
+    first: i64,
+    step: i64,
+    slots: &[u8],
+) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let n = slots.len() / POINT_SIZE;
+    let known = move |k: usize| {
+        let t = BigEndian::read_u32(&slots[k * POINT_SIZE..]);
+        i64::from(t) == first + k as i64 * step
+    };
+    let mut k = 0;
+    std::iter::from_fn(move || {
+        while k < n && !known(k) {
+            k += 1;
+        }
+        if k == n {
+            return None;
+        }
+        let start = k;
+        while k < n && known(k) {
+            k += 1;
+        }
+        Some((start, k))
+    })
+}
+
+/// The index of the first known slot in raw slots read from `first` on, in two
+/// pieces as [`Whisper::archive_fetch_slots`] gives them.
+pub(crate) fn first_known(first: i64, step: i64, pieces: Slots<'_>) -> Option<usize> {
+    let skip = pieces[0].len() / POINT_SIZE;
+    let (s, _) = known_runs(first, step, pieces[0]).next().or_else(|| {
+        let (s, e) = known_runs(first + skip as i64 * step, step, pieces[1]).next()?;
+        Some((s + skip, e + skip))
+    })?;
+    Some(s)
 }
 
 /// Encodes a point as stored: big-endian u32 timestamp, big-endian f64.

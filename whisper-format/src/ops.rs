@@ -2,7 +2,7 @@
 //! resize, with the semantics of whisper's library calls and scripts.
 
 use crate::error::{Error, Result};
-use crate::file::Whisper;
+use crate::file::{Whisper, first_known};
 use crate::header::ArchiveInfo;
 
 fn same_archives(a: &Whisper, b: &Whisper, op: &'static str) -> Result<()> {
@@ -41,9 +41,24 @@ pub fn merge(
             "time_to must be >= time_from".into(),
         ));
     }
+    let mut slots = Vec::new();
     for archive in by_retention(from) {
         let oldest = now - archive.retention();
         if until < oldest {
+            continue;
+        }
+        let Some((first, pieces)) =
+            from.archive_fetch_slots(&archive, start.max(oldest), until, &mut slots)?
+        else {
+            continue;
+        };
+        // Whisper starts a new run after any point but one at interval 0 (its
+        // `not previousInterval`); only ranges reaching back to the epoch can hold
+        // one, and they take the point by point path below.
+        if first > 0 {
+            if first_known(first, archive.step(), pieces).is_some() {
+                to.with_lock(|to| to.merge_slots(&archive, first, pieces))?;
+            }
             continue;
         }
         let fetched = from.archive_fetch(&archive, start.max(oldest), until)?;

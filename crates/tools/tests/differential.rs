@@ -346,6 +346,93 @@ fn set_aggregation_method_and_xff() {
     check_all("set", &cases);
 }
 
+/// A whisper file (average, xFilesFactor 0.5) with every slot of every archive
+/// written by hand: slot values from `value(archive, k)` for the interval `k` steps
+/// before the newest, each ring anchored `rotate` slots past its oldest interval.
+/// `stale(k)` slots hold the interval one lap older instead, as a ring holds what it
+/// has not overwritten. Python's update_many is too slow for this at any size, and a
+/// file written by hand can hold any ring position.
+fn full_file(
+    archives: &[(u32, u32)],
+    rotate: u32,
+    value: impl Fn(usize, u32) -> f64,
+    stale: impl Fn(u32) -> bool,
+) -> Vec<u8> {
+    let max_retention = archives.iter().map(|&(s, n)| s * n).max().unwrap_or(0);
+    let mut out = Vec::new();
+    for word in [1, max_retention, 0.5f32.to_bits(), archives.len() as u32] {
+        out.extend_from_slice(&word.to_be_bytes());
+    }
+    let mut offset = (16 + 12 * archives.len()) as u32;
+    for &(step, points) in archives {
+        for word in [offset, step, points] {
+            out.extend_from_slice(&word.to_be_bytes());
+        }
+        offset += points * 12;
+    }
+    for (a, &(step, points)) in archives.iter().enumerate() {
+        let newest = common::NOW - common::NOW % i64::from(step);
+        let oldest = newest - i64::from(points - 1) * i64::from(step);
+        let base = oldest + i64::from(rotate % points) * i64::from(step);
+        let mut data = vec![0u8; points as usize * 12];
+        for k in 0..points {
+            let t = newest - i64::from(k) * i64::from(step);
+            let slot = (t - base)
+                .div_euclid(i64::from(step))
+                .rem_euclid(i64::from(points));
+            let stored = if stale(k) {
+                t - i64::from(points) * i64::from(step)
+            } else {
+                t
+            };
+            let at = slot as usize * 12;
+            data[at..at + 4].copy_from_slice(&(stored as u32).to_be_bytes());
+            data[at + 4..at + 12].copy_from_slice(&value(a, k).to_be_bytes());
+        }
+        out.extend_from_slice(&data);
+    }
+    out
+}
+
+/// Two files with every slot known (issue 12's year-long merge, scaled down: the
+/// script's merge is quadratic in the length of a run), with rings anchored at
+/// different slots, and a source where every other slot is stale.
+#[test]
+fn merge_full_files() {
+    let single = [(60, 1440)];
+    let multi = [(60, 1440), (3600, 48)];
+    let special = [f64::NAN, -0.0, 1e300, f64::INFINITY];
+    let src_value = |a: usize, k: u32| match k % 97 {
+        0 => special[(k / 97) as usize % special.len()],
+        _ => f64::from(k) * 1.5 + a as f64,
+    };
+    let dst_value = |a: usize, k: u32| -f64::from(k) / 7.0 - a as f64;
+    let mut cases = Vec::new();
+    for archives in [&single[..], &multi[..]] {
+        let from = full_file(archives, 0, src_value, |_| false);
+        let to = full_file(archives, 700, dst_value, |_| false);
+        let sparse = full_file(archives, 333, src_value, |k| k % 2 == 1);
+        let runs = full_file(archives, 1439, src_value, |k| k % 50 < 20);
+        for (name, bytes) in [
+            ("from.wsp", from),
+            ("sparse.wsp", sparse),
+            ("runs.wsp", runs),
+        ] {
+            cases.push(
+                Case::new("whisper-merge", &[name, "to.wsp"])
+                    .file(name, &bytes)
+                    .file("to.wsp", &to),
+            );
+        }
+        cases.push(
+            Case::new("whisper-merge", &["to.wsp", "from.wsp"])
+                .file("from.wsp", &full_file(archives, 0, src_value, |_| false))
+                .file("to.wsp", &to),
+        );
+    }
+    check_all("merge-full", &cases);
+}
+
 #[test]
 fn merge() {
     let mut cases = Vec::new();

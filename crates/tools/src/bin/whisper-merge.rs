@@ -9,7 +9,7 @@ use charcoal_tools::cli::{self, Out};
 use charcoal_tools::optparse::{self, Flavor, Syntax};
 use charcoal_tools::pyparse::optparse_int;
 use clap::Parser;
-use whisper_format::Whisper;
+use whisper_format::{Access, OpenOptions, Whisper};
 
 #[derive(Debug, Parser)]
 #[command(name = "whisper-merge")]
@@ -48,7 +48,19 @@ fn body(out: &mut Out) -> Result<()> {
         }
     }
     let now = cli::now()?;
-    let from = Whisper::open_read(from_path.as_ref())?;
+    // The source is read once, whole: mapped, it is read in place instead of copied
+    // into fresh memory (as whisper-dump reads). The destination keeps pread/pwrite:
+    // a store into a mapped hole of a sparse file on a full disk is a SIGBUS, where
+    // pwrite returns an error.
+    let from = Whisper::open_with(
+        from_path.as_ref(),
+        OpenOptions {
+            write: false,
+            lock: false,
+            access: Access::Mmap,
+        },
+    )?;
+    from.will_read_all();
     let mut to = Whisper::open(to_path.as_ref())?;
     whisper_format::merge(&from, &mut to, args.from, args.until, now)?;
     Ok(())
