@@ -148,9 +148,13 @@ struct ServeArgs {
     /// Series one render request may read from storage (more is a 400).
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     max_series_per_request: usize,
-    /// Values one render request may read from storage (more is a 400).
+    /// Values one render request may read from storage or make with functions such as
+    /// summarize, hitcount and timeFunction (more is a 400).
     #[arg(long, value_name = "N", default_value_t = 100_000_000)]
     max_points_per_request: usize,
+    /// Seconds one render request may evaluate for (longer is a 400 naming this flag).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    max_render_seconds: f64,
     /// Matches one /metrics/find or path expression may return (more is a 400).
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     max_find_results: usize,
@@ -285,6 +289,9 @@ fn run() -> Result<()> {
                 limits: charcoal_query::Limits {
                     max_series: args.max_series_per_request,
                     max_points: args.max_points_per_request,
+                    max_time: std::time::Duration::from_secs_f64(
+                        args.max_render_seconds.clamp(0.001, 86_400.0),
+                    ),
                 },
                 max_find_results: args.max_find_results,
                 max_body_bytes: args.max_body_size,

@@ -85,6 +85,52 @@ async fn ready_follows_the_check_and_health_does_not() {
     assert_eq!(get(app, "/ready").await.0, StatusCode::OK);
 }
 
+/// What functions make counts against the request's limit on values, before it is made:
+/// five years at one second is 157 million values, refused at once with the flag named.
+#[tokio::test]
+async fn functions_that_make_values_are_bounded() {
+    for target in [
+        "summarize(a.b.c,%221s%22)",
+        "smartSummarize(a.b.c,%221s%22)",
+        "hitcount(a.b.c,%221s%22)",
+        "timeFunction(%22t%22,1)",
+        "sinFunction(%22s%22,1,1)",
+    ] {
+        let uri = format!("/render?target={target}&from=-5y&format=json");
+        let started = std::time::Instant::now();
+        let (status, _, body) = get(app(), &uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{target}: {body}");
+        assert!(
+            body.contains("--max-points-per-request"),
+            "{target}: {body}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{target}"
+        );
+    }
+    // Within the limit they still answer.
+    let (status, _, body) = get(
+        app(),
+        "/render?target=summarize(a.b.c,%221h%22)&from=-5y&format=json",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// `maxDataPoints=0` was a 500 ("capacity overflow"); it is no limit.
+#[tokio::test]
+async fn zero_max_data_points_is_no_limit() {
+    let plain = get(app(), "/render?target=a.b.c&from=-2h&format=json").await;
+    let zero = get(
+        app(),
+        "/render?target=a.b.c&from=-2h&format=json&maxDataPoints=0",
+    )
+    .await;
+    assert_eq!(zero.0, StatusCode::OK, "{}", zero.2);
+    assert_eq!(zero.2, plain.2);
+}
+
 #[tokio::test]
 async fn render_json_like_graphite_web() {
     let (status, ct, body) = get(app(), "/render?target=a.b.d&from=-3min&format=json").await;

@@ -14,7 +14,9 @@ use crate::series::Series;
 
 /// Applies `maxDataPoints` to every series in place.
 pub fn apply_max_data_points(series: &mut [Series], max_data_points: usize) {
-    if series.iter().all(|s| s.values.is_empty()) {
+    // 0 is no limit: graphite-web divides by it (a 500); a point per pixel of nothing
+    // means nothing, so Charcoal answers as if it were not given.
+    if max_data_points == 0 || series.iter().all(|s| s.values.is_empty()) {
         return;
     }
     let start = series.iter().map(|s| s.start).min().unwrap_or(0);
@@ -63,5 +65,16 @@ mod tests {
         let ts: Vec<i64> = s[0].timestamps(out.len()).collect();
         assert_eq!(ts.len(), 5);
         assert!(ts.windows(2).all(|w| w[1] - w[0] == 17_280));
+    }
+
+    /// `maxDataPoints=0` answered 500 ("capacity overflow"); it is no limit now.
+    #[test]
+    fn zero_max_data_points_changes_nothing() {
+        let start = 1_700_000_040;
+        let original = Series::new("a", start, start + 600, 60, vec![1.0; 10], 0.0);
+        let mut s = vec![original.clone()];
+        apply_max_data_points(&mut s, 0);
+        assert_eq!(s[0].values_per_point, original.values_per_point);
+        assert_eq!(s[0].consolidated(), original.consolidated());
     }
 }

@@ -25,8 +25,11 @@ use crate::value::Value;
 pub struct Limits {
     /// Series fetched from storage, over all targets.
     pub max_series: usize,
-    /// Values fetched from storage, over all targets.
+    /// Values fetched from storage or made by functions whose output does not depend on
+    /// their input's size (`summarize`, `hitcount`, `timeFunction`, ...), over all targets.
     pub max_points: usize,
+    /// Wall time one request may evaluate for.
+    pub max_time: std::time::Duration,
 }
 
 impl std::default::Default for Limits {
@@ -34,6 +37,7 @@ impl std::default::Default for Limits {
         Limits {
             max_series: 100_000,
             max_points: 100_000_000,
+            max_time: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -69,10 +73,22 @@ impl std::fmt::Debug for Request<'_> {
 }
 
 /// Per-request bookkeeping shared by every context of the request.
-#[derive(Default)]
 struct State {
     series: Cell<usize>,
     points: Cell<usize>,
+    /// When evaluation must have finished (`Limits::max_time`).
+    deadline: std::time::Instant,
+}
+
+impl State {
+    fn new(limits: &Limits) -> State {
+        let now = std::time::Instant::now();
+        State {
+            series: Cell::new(0),
+            points: Cell::new(0),
+            deadline: now.checked_add(limits.max_time).unwrap_or(now),
+        }
+    }
 }
 
 /// The context a function runs in: the request, the target's text, and the time range
@@ -99,7 +115,7 @@ impl std::fmt::Debug for Ctx<'_> {
 /// Evaluates every target of a request in order and concatenates the results, as
 /// graphite-web's `evaluateTarget` does. Blank targets are skipped.
 pub fn evaluate_targets(req: &Request<'_>, targets: &[String]) -> Result<Vec<Series>, EvalError> {
-    let state = State::default();
+    let state = State::new(&req.limits);
     let mut out = Vec::new();
     for target in targets {
         if target.trim().is_empty() {
@@ -147,6 +163,34 @@ impl<'a> Ctx<'a> {
     /// The request's limits.
     pub fn limits(&self) -> Limits {
         self.req.limits
+    }
+
+    /// Counts `values` that `function` is about to make, before it allocates them, against
+    /// the request's limit on values (shared with what storage returned), and checks the
+    /// request's time budget: one request must not hold a core and gigabytes
+    /// (`summarize(x, '1s')` over five years would make 157 million values).
+    pub fn produce(&self, function: &str, values: usize) -> Result<(), EvalError> {
+        let limits = self.req.limits;
+        let total = self.state.points.get().saturating_add(values);
+        if total > limits.max_points {
+            return Err(EvalError::Limit(format!(
+                "{function} would make {values} values, past the request's limit of {} (limit --max-points-per-request)",
+                limits.max_points
+            )));
+        }
+        self.state.points.set(total);
+        self.check_time()
+    }
+
+    /// Refuses once the request has run past its time budget.
+    fn check_time(&self) -> Result<(), EvalError> {
+        if std::time::Instant::now() > self.state.deadline {
+            return Err(EvalError::Limit(format!(
+                "the request ran longer than {} s (limit --max-render-seconds)",
+                self.req.limits.max_time.as_secs_f64()
+            )));
+        }
+        Ok(())
     }
 
     /// The source, for functions that look things up themselves.
@@ -208,7 +252,9 @@ impl<'a> Ctx<'a> {
                     keywords.push((k.name.clone(), self.eval(&k.value)?));
                 }
                 let mut args = Args::bind(def, positional, keywords, call.args.clone())?;
-                Value::Series((def.run)(self, &mut args)?)
+                let out = (def.run)(self, &mut args)?;
+                self.check_time()?;
+                Value::Series(out)
             }
             ExprKind::Template(t) => {
                 // Templates are expanded before evaluation; one left here had no bindings.
@@ -267,6 +313,7 @@ impl<'a> Ctx<'a> {
                 )));
             }
             self.state.series.set(n);
+            self.check_time()?;
             let Some(f) = self
                 .req
                 .source

@@ -512,6 +512,8 @@ fn linear_regression(ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalErr
 
 fn identity(ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
     let name = a.str(0);
+    let count = (ctx.until.saturating_sub(ctx.from).max(0) as u64).div_ceil(60);
+    ctx.produce("identity", usize::try_from(count).unwrap_or(usize::MAX))?;
     let values = (ctx.from..ctx.until)
         .step_by(60)
         .map(|t| t as f64)

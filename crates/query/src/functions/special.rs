@@ -289,6 +289,7 @@ mod tests {
         let limits = Limits {
             max_series: 10,
             max_points: 5,
+            ..Limits::default()
         };
         let err = render(&MemorySource::new(), "events('x')", limits).unwrap_err();
         assert!(matches!(err, EvalError::Limit(_)), "{err}");

@@ -71,7 +71,20 @@ fn summarize_values(
     (out, t)
 }
 
-pub(super) fn summarize(_ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
+/// How many buckets of `interval` seconds cover `start..end`, counted against the
+/// request's limits before they are made.
+fn reserve_buckets(
+    ctx: &Ctx<'_>,
+    func: &str,
+    start: i64,
+    end: i64,
+    interval: i64,
+) -> Result<(), EvalError> {
+    let buckets = (end.saturating_sub(start).max(0) as u64).div_ceil(interval.max(1) as u64);
+    ctx.produce(func, usize::try_from(buckets).unwrap_or(usize::MAX))
+}
+
+pub(super) fn summarize(ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
     let text = a.str(1);
     let func_name = a.str(2);
     let align_to_from = a.bool(3);
@@ -87,6 +100,7 @@ pub(super) fn summarize(_ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, Eva
                 s.end - s.end.rem_euclid(interval) + interval,
             )
         };
+        reserve_buckets(ctx, "summarize", start, end, interval)?;
         let (values, aligned_end) = summarize_values(&s, func, interval, start, end);
         let end = if align_to_from { aligned_end } else { end };
         s.tags.set("summarize", text.clone());
@@ -130,6 +144,7 @@ pub(super) fn smart_summarize(ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>
     let mut out = Vec::new();
     for mut s in list {
         let func = strict_agg("smartSummarize", &func_name)?;
+        reserve_buckets(ctx, "smartSummarize", s.start, s.end, interval)?;
         let (values, aligned_end) = summarize_values(&s, func, interval, s.start, s.end);
         s.tags.set("smartSummarize", text.clone());
         s.tags.set("smartSummarizeFunction", func_name.clone());
@@ -215,6 +230,7 @@ pub(super) fn hitcount(ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalE
     }
     let mut out = Vec::new();
     for mut s in list {
+        reserve_buckets(ctx, "hitcount", s.start, s.end, interval)?;
         let (start, values) = hit_buckets(&s, interval)?;
         s.tags.set("hitcount", text.clone());
         let suffix = if align { ", true" } else { "" };

@@ -160,6 +160,8 @@ fn generator_times(func: &str, ctx: &Ctx<'_>, step: i64) -> Result<Vec<i64>, Eva
         // graphite-web loops forever.
         return Err(EvalError::function(func, "the step must be positive"));
     }
+    let count = (ctx.until.saturating_sub(ctx.from).max(0) as u64).div_ceil(step as u64);
+    ctx.produce(func, usize::try_from(count).unwrap_or(usize::MAX))?;
     Ok((ctx.from..ctx.until).step_by(step as usize).collect())
 }
 
