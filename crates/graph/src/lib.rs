@@ -7,8 +7,10 @@
 //! clock (the time zone and "now" are parameters), fonts embedded, so a picture does not
 //! depend on the host.
 //!
-//! Built so far: [`color`], graphite-web's colour names and strings.
+//! Built so far: [`color`], graphite-web's colour names and strings; [`template`],
+//! graphTemplates.conf's defaults.
 
 #![deny(missing_docs)]
 
 pub mod color;
+pub mod template;
