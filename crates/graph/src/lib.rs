@@ -8,9 +8,10 @@
 //! depend on the host.
 //!
 //! Built so far: [`color`], graphite-web's colour names and strings; [`template`],
-//! graphTemplates.conf's defaults.
+//! graphTemplates.conf's defaults; [`xaxis`], the time axis' grid and label spacing.
 
 #![deny(missing_docs)]
 
 pub mod color;
 pub mod template;
+pub mod xaxis;
