@@ -8,10 +8,12 @@
 //! depend on the host.
 //!
 //! Built so far: [`color`], graphite-web's colour names and strings; [`template`],
-//! graphTemplates.conf's defaults; [`xaxis`], the time axis' grid and label spacing.
+//! graphTemplates.conf's defaults; [`xaxis`], the time axis' grid and label spacing;
+//! [`yaxis`], a linear y axis' limits, step and labels.
 
 #![deny(missing_docs)]
 
 pub mod color;
 pub mod template;
 pub mod xaxis;
+pub mod yaxis;
