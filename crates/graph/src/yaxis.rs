@@ -360,38 +360,129 @@ impl LinearTics {
         Ok(values)
     }
 
-    /// `makeLabel`: a label's text, with as many decimals as the span calls for and the
-    /// unit prefix of the value and the step.
+    /// `makeLabel`: a label's text (see [`make_label`]).
     pub fn make_label(&self, value: f64) -> String {
-        let (v, prefix) = format_units(value, Some(self.step), self.unit_system, None);
-        let (span, span_prefix) = format_units(self.span, Some(self.step), self.unit_system, None);
-        let prefix = if prefix.is_empty() {
-            prefix
-        } else {
-            format!("{prefix} ")
-        };
-        let fixed = |digits: usize| {
-            if v.is_finite() {
-                format!("{v:.digits$} {prefix}")
-            } else {
-                format!("{} {prefix}", percent_g(v, 6))
-            }
-        };
-        if v < 0.1 {
-            format!("{} {prefix}", percent_g(v, 6))
-        } else if v < 1.0 {
-            fixed(2)
-        } else if span > 10.0 || span_prefix != prefix {
-            // (As in graphite-web, the prefix has gained its space by now, so any prefix
-            // makes them differ.)
-            fixed(1)
-        } else if span > 3.0 {
-            fixed(1)
-        } else if span > 0.1 {
-            fixed(2)
+        make_label(value, Some(self.step), self.span, self.unit_system)
+    }
+}
+
+/// glyph.py's `makeLabel`: a label's text, with as many decimals as the span calls for and
+/// the unit prefix that both the value and the step reach (`step` None: the value alone,
+/// as on a logarithmic axis).
+pub fn make_label(value: f64, step: Option<f64>, span: f64, unit_system: &[(&str, f64)]) -> String {
+    let (v, prefix) = format_units(value, step, unit_system, None);
+    let (span, span_prefix) = format_units(span, step, unit_system, None);
+    let prefix = if prefix.is_empty() {
+        prefix
+    } else {
+        format!("{prefix} ")
+    };
+    let fixed = |digits: usize| {
+        if v.is_finite() {
+            format!("{v:.digits$} {prefix}")
         } else {
             format!("{} {prefix}", percent_g(v, 6))
         }
+    };
+    if v < 0.1 {
+        format!("{} {prefix}", percent_g(v, 6))
+    } else if v < 1.0 {
+        fixed(2)
+    } else if span > 10.0 || span_prefix != prefix {
+        // (As in graphite-web, the prefix has gained its space by now, so any prefix
+        // makes them differ.)
+        fixed(1)
+    } else if span > 3.0 {
+        fixed(1)
+    } else if span > 0.1 {
+        fixed(2)
+    } else {
+        format!("{} {prefix}", percent_g(v, 6))
+    }
+}
+
+/// A logarithmic axis' ticks (`_LogAxisTics`, `logBase`): powers of the base, no step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogTics {
+    ends: LinearTics,
+    base: f64,
+    /// The axis' lowest value.
+    pub bottom: f64,
+    /// The axis' highest value.
+    pub top: f64,
+    /// `top - bottom`.
+    pub span: f64,
+}
+
+/// Python's `math.log(x, base)`: `log(x) / log(base)`, refusing what it refuses.
+fn py_log(x: f64, base: f64) -> Result<f64, AxisError> {
+    if x <= 0.0 || x.is_nan() {
+        return Err(AxisError("math domain error".into()));
+    }
+    Ok(x.ln() / base.ln())
+}
+
+impl LogTics {
+    /// An axis over the data's `min..max` with the request's `yMin`, `yMax` and `yLimit`,
+    /// in powers of `base` (which must be above one).
+    pub fn new(
+        min: f64,
+        max: f64,
+        unit_system: &'static [(&'static str, f64)],
+        base: f64,
+        axis_min: Option<f64>,
+        axis_max: AxisMax,
+        axis_limit: Option<f64>,
+    ) -> Result<LogTics, AxisError> {
+        let data = LinearTics::new(min, max, unit_system, axis_min, axis_max, axis_limit);
+        if base <= 1.0 {
+            return Err(AxisError(
+                "Logarithmic base must be greater than one".into(),
+            ));
+        }
+        let ends = data?;
+        Ok(LogTics {
+            ends,
+            base: finite(base, "log base")?,
+            bottom: 0.0,
+            top: 0.0,
+            span: 0.0,
+        })
+    }
+
+    /// `chooseLimits`: the powers of the base just below and above the data.
+    pub fn choose_limits(&mut self) -> Result<(), AxisError> {
+        if self.ends.min <= 0.0 {
+            return Err(AxisError(
+                "Logarithmic scale specified with a dataset with a minimum value less than or equal to zero".into(),
+            ));
+        }
+        self.bottom = self.base.powf(py_log(self.ends.min, self.base)?.floor());
+        self.top = self.base.powf(py_log(self.ends.max, self.base)?.ceil());
+        self.span = self.top - self.bottom;
+        if self.span == 0.0 {
+            self.top *= self.base;
+            self.span = self.top - self.bottom;
+        }
+        Ok(())
+    }
+
+    /// `getLabelValues`: every power of the base from the bottom to the top.
+    pub fn label_values(&self) -> Result<Vec<f64>, AxisError> {
+        let mut value = self
+            .base
+            .powf((py_log(self.bottom, self.base)? - EPSILON).ceil());
+        let mut values = Vec::new();
+        while value < self.top * (1.0 + EPSILON) {
+            values.push(value);
+            value *= self.base;
+        }
+        Ok(values)
+    }
+
+    /// `makeLabel` on a logarithmic axis (no step).
+    pub fn make_label(&self, value: f64) -> String {
+        make_label(value, None, self.span, self.ends.unit_system)
     }
 }
 
@@ -521,6 +612,77 @@ print(json.dumps(out))
                 let labels: Vec<String> = values.iter().map(|v| t.make_label(*v)).collect();
                 Ok(serde_json::json!([
                     t.step.to_bits(),
+                    t.bottom.to_bits(),
+                    t.top.to_bits(),
+                    values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    labels
+                ]))
+            })()
+            .unwrap_or_else(|e| serde_json::Value::String(e.0));
+            assert_eq!(got, want, "{case:?}");
+        }
+    }
+
+    /// Logarithmic axes through glyph.py's `_LogAxisTics`.
+    #[test]
+    fn log_axes_are_graphite_webs() {
+        let script = r#"
+import sys, json, os, struct, warnings
+warnings.simplefilter("ignore")
+os.environ["DJANGO_SETTINGS_MODULE"] = "graphite.settings"
+from graphite.render import glyph
+bits = lambda v: struct.unpack("<Q", struct.pack("<d", v))[0]
+out = []
+for lo, hi, base, ymin, system in json.load(sys.stdin):
+    try:
+        t = glyph._LogAxisTics(lo, hi, unitSystem=system, base=base)
+        t.applySettings(axisMin=ymin)
+        t.chooseStep()
+        t.chooseLimits()
+        values = t.getLabelValues()
+        out.append([bits(t.bottom), bits(t.top), [bits(v) for v in values],
+                    [t.makeLabel(v) for v in values]])
+    except (glyph.GraphError, ValueError) as e:
+        out.append(str(e))
+print(json.dumps(out))
+"#;
+        let mut cases: Vec<(f64, f64, f64, Option<f64>, &str)> = Vec::new();
+        for (lo, hi) in [
+            (1.0, 1000.0),
+            (0.5, 7.0),
+            (3.0, 3.0),
+            (1e-3, 2e9),
+            (1024.0, 1e7),
+            (0.0, 10.0),
+            (-5.0, 10.0),
+            (7.0, 7.5),
+        ] {
+            for base in [10.0, 2.0, std::f64::consts::E, 1.0, 0.5, 3.0] {
+                for ymin in [None, Some(0.01)] {
+                    for system in ["si", "binary", "none"] {
+                        cases.push((lo, hi, base, ymin, system));
+                    }
+                }
+            }
+        }
+        let answer = run_python(script, serde_json::to_string(&cases).unwrap());
+        let want: Vec<serde_json::Value> = serde_json::from_str(answer.trim()).unwrap();
+        for (case, want) in cases.iter().zip(want) {
+            let (lo, hi, base, ymin, system) = *case;
+            let got = (|| -> Result<serde_json::Value, AxisError> {
+                let mut t = LogTics::new(
+                    lo,
+                    hi,
+                    unit_system(system).unwrap(),
+                    base,
+                    ymin,
+                    AxisMax::Auto,
+                    None,
+                )?;
+                t.choose_limits()?;
+                let values = t.label_values()?;
+                let labels: Vec<String> = values.iter().map(|v| t.make_label(*v)).collect();
+                Ok(serde_json::json!([
                     t.bottom.to_bits(),
                     t.top.to_bits(),
                     values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
