@@ -434,13 +434,15 @@ impl LogTics {
         axis_max: AxisMax,
         axis_limit: Option<f64>,
     ) -> Result<LogTics, AxisError> {
-        let data = LinearTics::new(min, max, unit_system, axis_min, axis_max, axis_limit);
+        // graphite-web's order of complaints: the data, the base, then the settings.
+        finite(min, "data value")?;
+        finite(max, "data value")?;
         if base <= 1.0 {
             return Err(AxisError(
                 "Logarithmic base must be greater than one".into(),
             ));
         }
-        let ends = data?;
+        let ends = LinearTics::new(min, max, unit_system, axis_min, axis_max, axis_limit)?;
         Ok(LogTics {
             ends,
             base: finite(base, "log base")?,
