@@ -203,30 +203,10 @@ fn respond(params: &Params, outcome: Outcome) -> Response {
     response
 }
 
-/// Python's `int(s)` for base 10: surrounding whitespace, a sign, `_` between digits.
-/// Values beyond `i64` saturate (they are limits: "everything" either way).
+/// Python's `int(s)`. Values beyond `i64` saturate (they are limits: "everything" either
+/// way).
 fn py_int(s: &str) -> Option<i64> {
-    let t = s.trim();
-    let (negative, digits) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    if digits.is_empty()
-        || digits.starts_with('_')
-        || digits.ends_with('_')
-        || digits.contains("__")
-        || !digits.chars().all(|c| c.is_ascii_digit() || c == '_')
-    {
-        return None;
-    }
-    let mut value: i64 = 0;
-    for c in digits.chars().filter(char::is_ascii_digit) {
-        value = value
-            .saturating_mul(10)
-            .saturating_add(i64::from(c as u8 - b'0'));
-    }
-    Some(if negative { -value } else { value })
+    charcoal_protocol::pynum::parse_i64(s, 10)
 }
 
 /// A `limit` parameter as Python reads it: absent, or an integer (`int(limit)` failing is

@@ -493,6 +493,15 @@ mod tests {
     use super::*;
     use charcoal_pyfmt::oracle::run_python;
 
+    /// Loads Debian's glyph.py; `bits` gives a float's exact bits.
+    const PREAMBLE: &str = r#"
+import sys, json, os, struct, warnings
+warnings.simplefilter("ignore")
+os.environ["DJANGO_SETTINGS_MODULE"] = "graphite.settings"
+from graphite.render import glyph
+bits = lambda v: struct.unpack("<Q", struct.pack("<d", v))[0]
+"#;
+
     /// A case: data min and max, yMin, yMax ("max" or a number), yLimit, divisors, binary
     /// steps, unit system.
     type Case = (
@@ -568,12 +577,8 @@ mod tests {
     /// or the same step, ends, label values (bit for bit) and label texts.
     #[test]
     fn axes_are_graphite_webs() {
-        let script = r#"
-import sys, json, os, struct, warnings
-warnings.simplefilter("ignore")
-os.environ["DJANGO_SETTINGS_MODULE"] = "graphite.settings"
-from graphite.render import glyph
-bits = lambda v: struct.unpack("<Q", struct.pack("<d", v))[0]
+        let script = PREAMBLE.to_owned()
+            + r#"
 out = []
 for lo, hi, ymin, ymax, ylimit, divisors, binary, system in json.load(sys.stdin):
     try:
@@ -590,7 +595,7 @@ for lo, hi, ymin, ymax, ylimit, divisors, binary, system in json.load(sys.stdin)
 print(json.dumps(out))
 "#;
         let cases = cases();
-        let answer = run_python(script, serde_json::to_string(&cases).unwrap());
+        let answer = run_python(&script, serde_json::to_string(&cases).unwrap());
         let want: Vec<serde_json::Value> = serde_json::from_str(answer.trim()).unwrap();
         for (case, want) in cases.iter().zip(want) {
             let (lo, hi, y_min, y_max, y_limit, divisors, binary, system) = case.clone();
@@ -628,12 +633,8 @@ print(json.dumps(out))
     /// Logarithmic axes through glyph.py's `_LogAxisTics`.
     #[test]
     fn log_axes_are_graphite_webs() {
-        let script = r#"
-import sys, json, os, struct, warnings
-warnings.simplefilter("ignore")
-os.environ["DJANGO_SETTINGS_MODULE"] = "graphite.settings"
-from graphite.render import glyph
-bits = lambda v: struct.unpack("<Q", struct.pack("<d", v))[0]
+        let script = PREAMBLE.to_owned()
+            + r#"
 out = []
 for lo, hi, base, ymin, system in json.load(sys.stdin):
     try:
@@ -667,7 +668,7 @@ print(json.dumps(out))
                 }
             }
         }
-        let answer = run_python(script, serde_json::to_string(&cases).unwrap());
+        let answer = run_python(&script, serde_json::to_string(&cases).unwrap());
         let want: Vec<serde_json::Value> = serde_json::from_str(answer.trim()).unwrap();
         for (case, want) in cases.iter().zip(want) {
             let (lo, hi, base, ymin, system) = *case;

@@ -93,6 +93,49 @@ pub fn parse_float(s: &str) -> Option<f64> {
     parse_float_bytes(&ascii)
 }
 
+/// Python's `int(s, radix)`: surrounding whitespace, a sign, an underscore only between
+/// digits, decimal digits of any script, ASCII letters for digits past 9. Values beyond
+/// `i64` saturate.
+///
+/// ```
+/// use charcoal_protocol::pynum::parse_i64;
+/// assert_eq!(parse_i64(" -1_000 ", 10), Some(-1000));
+/// assert_eq!(parse_i64("+b", 16), Some(11));
+/// assert_eq!(parse_i64("1__0", 10), None);
+/// assert_eq!(parse_i64("", 10), None);
+/// assert_eq!(parse_i64("\u{ff11}\u{ff12}", 16), Some(0x12));
+/// ```
+pub fn parse_i64(s: &str, radix: u32) -> Option<i64> {
+    let t = s.trim_matches(is_py_whitespace);
+    let (negative, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for c in digits.chars().filter(|c| *c != '_') {
+        let d = match unicode_decimal(c) {
+            Some(d) => u32::from(d),
+            None if c.is_ascii() => c.to_digit(36)?,
+            None => return None,
+        };
+        if d >= radix {
+            return None;
+        }
+        value = value
+            .saturating_mul(i64::from(radix))
+            .saturating_add(i64::from(d));
+    }
+    Some(if negative { -value } else { value })
+}
+
 /// Python's `float(b)` for `bytes`: as [`parse_float`] but only ASCII is accepted.
 pub fn parse_float_bytes(s: &[u8]) -> Option<f64> {
     let cleaned;
