@@ -73,6 +73,10 @@ impl std::fmt::Debug for Request<'_> {
 struct State {
     series: Cell<usize>,
     points: Cell<usize>,
+    /// graphite-web keeps the xFilesFactor in its request context and `setXFilesFactor`
+    /// overwrites it there, so whatever runs after it in the request (an enclosing
+    /// `sumSeries`, a later fetch, a later target) defaults to the new value.
+    x_files_factor: Cell<f64>,
 }
 
 /// The context a function runs in: the request, the target's text, and the time range
@@ -99,7 +103,10 @@ impl std::fmt::Debug for Ctx<'_> {
 /// Evaluates every target of a request in order and concatenates the results, as
 /// graphite-web's `evaluateTarget` does. Blank targets are skipped.
 pub fn evaluate_targets(req: &Request<'_>, targets: &[String]) -> Result<Vec<Series>, EvalError> {
-    let state = State::default();
+    let state = State {
+        x_files_factor: Cell::new(req.x_files_factor),
+        ..State::default()
+    };
     let mut out = Vec::new();
     for target in targets {
         if target.trim().is_empty() {
@@ -134,9 +141,15 @@ impl<'a> Ctx<'a> {
         &self.req.tz
     }
 
-    /// The request's `xFilesFactor`.
+    /// The request's current `xFilesFactor`: `xFilesFactor=`, or what `setXFilesFactor`
+    /// last set in this request.
     pub fn x_files_factor(&self) -> f64 {
-        self.req.x_files_factor
+        self.state.x_files_factor.get()
+    }
+
+    /// Sets the request's `xFilesFactor` for everything evaluated after this point.
+    pub fn set_x_files_factor(&self, xff: f64) {
+        self.state.x_files_factor.set(xff);
     }
 
     /// The request's original range (before any shift).
@@ -289,7 +302,7 @@ impl<'a> Ctx<'a> {
                 f.end,
                 f.step,
                 f.values,
-                self.req.x_files_factor,
+                self.x_files_factor(),
             ));
         }
         Ok(out)

@@ -2,11 +2,6 @@
 //!
 //! # Differs from graphite-web
 //!
-//! `setXFilesFactor` also sets the request's xFilesFactor in graphite-web, so functions
-//! evaluated after it in the same request (an enclosing `sumSeries`, or a later target)
-//! use it as their default. Charcoal sets it on the series only (which is what
-//! `maxDataPoints` consolidation and later normalisation read).
-//!
 //! `events()` counts an event at exactly `until` nowhere: graphite-web indexes one past the
 //! end of its list and answers 500. Its counts are floats (`1.0` in JSON, graphite-web
 //! writes the Python int `1`), and a range longer than `--max-points-per-request` seconds is
@@ -157,8 +152,9 @@ fn cumulative(_ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
     Ok(consolidate_list(a.series(0), Consolidation::Sum, "sum"))
 }
 
-fn set_x_files_factor(_ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
+fn set_x_files_factor(ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
     let xff = a.float(1);
+    ctx.set_x_files_factor(xff);
     let mut list = a.series(0);
     for s in &mut list {
         s.x_files_factor = xff;
@@ -282,6 +278,52 @@ mod tests {
 
         let any = render(&source, "events('*')", Limits::default()).unwrap();
         assert_eq!(counts(&any[0]), [one, n, n, two, n, n, n, n, n, one]);
+    }
+
+    #[test]
+    fn set_x_files_factor_becomes_the_requests_default() {
+        let mut source = MemorySource::new();
+        // Fetched over (1000, 1010]: points at 1001..=1010, one per second.
+        source.insert("sparse.a", 1, (1001..=1010).map(|t| (t, 1.0)));
+        source.insert("sparse.b", 1, (1001..=1005).map(|t| (t, 2.0)));
+        source.insert("sparse.c", 1, [(1001, 4.0), (1008, 4.0)]);
+        let sums = |target: &str| -> Vec<Option<f64>> {
+            counts(&render(&source, target, Limits::default()).unwrap()[0])
+        };
+        let (n, s) = (None, Some);
+        // Two of three values needed: 1001..=1005 have a and b, 1008 has a and c.
+        assert_eq!(
+            sums("sumSeries(setXFilesFactor(sparse.*, 0.5))"),
+            [s(7.0), s(3.0), s(3.0), s(3.0), s(3.0), n, n, s(5.0), n, n]
+        );
+        assert_eq!(
+            sums("sumSeries(sparse.*)"),
+            [
+                s(7.0),
+                s(3.0),
+                s(3.0),
+                s(3.0),
+                s(3.0),
+                s(1.0),
+                s(1.0),
+                s(5.0),
+                s(1.0),
+                s(1.0)
+            ]
+        );
+        // An explicit xFilesFactor argument wins over the request's.
+        assert_eq!(
+            sums("aggregate(setXFilesFactor(sparse.*, 1), 'sum', 0)"),
+            sums("sumSeries(sparse.*)")
+        );
+        // A series fetched after it carries it too (maxDataPoints consolidation reads it).
+        let got = render(
+            &source,
+            "group(setXFilesFactor(sparse.a, 0.5), sparse.c)",
+            Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(got[1].x_files_factor, 0.5);
     }
 
     #[test]
