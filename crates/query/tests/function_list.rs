@@ -8,20 +8,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 /// graphite-web functions Charcoal does not implement yet, and why.
-const NOT_IMPLEMENTED: &[(&str, &str)] = &[
-    (
-        "cactiStyle",
-        "formats legends for graph images, which are not implemented",
-    ),
-    (
-        "randomWalk",
-        "random data: not reproducible, rarely used outside demos",
-    ),
-    (
-        "randomWalkFunction",
-        "random data: not reproducible, rarely used outside demos",
-    ),
-];
+const NOT_IMPLEMENTED: &[(&str, &str)] = &[];
 
 /// The functions graphite-web 1.1.10 added to 1.1.8's (its `SeriesFunctions` has 154).
 const FROM_1_1_10: &[&str] = &["compressPeriodicGaps", "lower", "upper"];

@@ -270,7 +270,7 @@ fn change_case(
 
 /// graphite-web's `format_units(v, system=...)`: the value scaled to the largest unit
 /// prefix it reaches, snapped to an integer when within 1e-11 above one.
-fn format_units(v: f64, system: &str) -> (f64, &'static str) {
+pub(super) fn format_units(v: f64, system: &str) -> (f64, &'static str) {
     const SI: &[(&str, f64)] = &[("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)];
     const BINARY: &[(&str, f64)] = &[
         ("Pi", 1125899906842624.0),
