@@ -210,7 +210,7 @@ fn signature(name: &str, params: &[Param]) -> String {
         .map(|p| {
             if p.multiple {
                 format!("*{}", p.name)
-            } else if let Some(d) = p.default {
+            } else if let Some(d) = p.default.or(p.fallback) {
                 format!("{}={}", p.name, py_repr(d))
             } else if p.required {
                 p.name.to_owned()
@@ -250,6 +250,17 @@ mod tests {
         assert_eq!(
             signature("f", &params),
             "f(seriesList, func='sum', limit=inf, xFilesFactor=None, *nodes)"
+        );
+    }
+
+    #[test]
+    fn a_signature_default_shows_in_the_signature_only() {
+        // highest(seriesList, n=1, func='average'): declared required, defaulted in Python.
+        let n = Param::req("n", ParamType::Integer).fallback(ParamDefault::Int(1));
+        assert_eq!(signature("highest", &[n]), "highest(n=1)");
+        assert_eq!(
+            pyjson::dumps(&param_json(&n), true),
+            r#"{"name": "n", "type": "integer", "required": true}"#
         );
     }
 

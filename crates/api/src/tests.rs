@@ -95,6 +95,7 @@ async fn functions_that_make_values_are_bounded() {
         "hitcount(a.b.c,%221s%22)",
         "timeFunction(%22t%22,1)",
         "sinFunction(%22s%22,1,1)",
+        "randomWalk(%22w%22,1)",
     ] {
         let uri = format!("/render?target={target}&from=-5y&format=json");
         let started = std::time::Instant::now();

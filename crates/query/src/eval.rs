@@ -78,15 +78,20 @@ struct State {
     points: Cell<usize>,
     /// When evaluation must have finished (`Limits::max_time`).
     deadline: std::time::Instant,
+    /// graphite-web keeps the xFilesFactor in its request context and `setXFilesFactor`
+    /// overwrites it there, so whatever runs after it in the request (an enclosing
+    /// `sumSeries`, a later fetch, a later target) defaults to the new value.
+    x_files_factor: Cell<f64>,
 }
 
 impl State {
-    fn new(limits: &Limits) -> State {
+    fn new(req: &Request<'_>) -> State {
         let now = std::time::Instant::now();
         State {
             series: Cell::new(0),
             points: Cell::new(0),
-            deadline: now.checked_add(limits.max_time).unwrap_or(now),
+            deadline: now.checked_add(req.limits.max_time).unwrap_or(now),
+            x_files_factor: Cell::new(req.x_files_factor),
         }
     }
 }
@@ -115,7 +120,7 @@ impl std::fmt::Debug for Ctx<'_> {
 /// Evaluates every target of a request in order and concatenates the results, as
 /// graphite-web's `evaluateTarget` does. Blank targets are skipped.
 pub fn evaluate_targets(req: &Request<'_>, targets: &[String]) -> Result<Vec<Series>, EvalError> {
-    let state = State::new(&req.limits);
+    let state = State::new(req);
     let mut out = Vec::new();
     for target in targets {
         if target.trim().is_empty() {
@@ -150,9 +155,15 @@ impl<'a> Ctx<'a> {
         &self.req.tz
     }
 
-    /// The request's `xFilesFactor`.
+    /// The request's current `xFilesFactor`: `xFilesFactor=`, or what `setXFilesFactor`
+    /// last set in this request.
     pub fn x_files_factor(&self) -> f64 {
-        self.req.x_files_factor
+        self.state.x_files_factor.get()
+    }
+
+    /// Sets the request's `xFilesFactor` for everything evaluated after this point.
+    pub fn set_x_files_factor(&self, xff: f64) {
+        self.state.x_files_factor.set(xff);
     }
 
     /// The request's original range (before any shift).
@@ -336,7 +347,7 @@ impl<'a> Ctx<'a> {
                 f.end,
                 f.step,
                 f.values,
-                self.req.x_files_factor,
+                self.x_files_factor(),
             ));
         }
         Ok(out)

@@ -131,6 +131,14 @@ pub struct Param {
     pub options: &'static [&'static str],
     /// Values an editor offers first (Grafana's drop-down); any other valid value is fine.
     pub suggestions: &'static [Default],
+    /// The value the Python function's signature gives a parameter that its declaration
+    /// marks required (`highest(seriesList, n=1)`): graphite-web, which does not enforce
+    /// its declarations, serves the call without it, so Charcoal does too, while
+    /// `/functions` still reports the declaration.
+    pub fallback: Option<Default>,
+    /// A wider type the evaluator accepts where the declaration is narrower than what the
+    /// function computes with (`dashed`'s `integer` length takes `2.5` in graphite-web).
+    pub accepts: Option<ParamType>,
 }
 
 impl Param {
@@ -144,6 +152,8 @@ impl Param {
             multiple: false,
             options: &[],
             suggestions: &[],
+            fallback: None,
+            accepts: None,
         }
     }
 
@@ -173,6 +183,18 @@ impl Param {
     /// Restricts it to `options`.
     pub const fn options(mut self, options: &'static [&'static str]) -> Param {
         self.options = options;
+        self
+    }
+
+    /// Sets the value used when a required parameter is missing (see [`Param::fallback`]).
+    pub const fn fallback(mut self, d: Default) -> Param {
+        self.fallback = Some(d);
+        self
+    }
+
+    /// Widens the type the evaluator accepts (see [`Param::accepts`]).
+    pub const fn accepts(mut self, ty: ParamType) -> Param {
+        self.accepts = Some(ty);
         self
     }
 
@@ -339,7 +361,7 @@ impl Args {
                     }
                     slots[offset + k] = check(func, param, value)?;
                 }
-                None if param.required => {
+                None if param.required && param.fallback.is_none() => {
                     return Err(EvalError::MissingArgument {
                         function: func.into(),
                         param: param.name.into(),
@@ -363,7 +385,7 @@ impl Args {
         // A required positional parameter that was never reached.
         for (i, param) in params.iter().enumerate() {
             let filled = slots[i].is_some() || (param.multiple && !extra.is_empty());
-            if param.required && !filled {
+            if param.required && param.fallback.is_none() && !filled {
                 return Err(EvalError::MissingArgument {
                     function: func.into(),
                     param: param.name.into(),
@@ -397,7 +419,7 @@ impl Args {
             _ => self
                 .params
                 .get(i)
-                .and_then(|p| p.default)
+                .and_then(|p| p.default.or(p.fallback))
                 .map(Default::value),
         }
     }
@@ -503,13 +525,29 @@ fn check(func: &str, param: &Param, value: Value) -> Result<Option<Value>, EvalE
             });
         }
     }
-    let converted = match param.ty {
-        ParamType::SeriesList | ParamType::SeriesLists | ParamType::Series => {
-            if matches!(value, Value::Series(_)) {
-                return Ok(Some(value));
-            }
-            None
-        }
+    if matches!(
+        param.ty,
+        ParamType::SeriesList | ParamType::SeriesLists | ParamType::Series
+    ) && matches!(value, Value::Series(_))
+    {
+        return Ok(Some(value));
+    }
+    let converted = convert(param.ty, &value).or_else(|| match (param.accepts, &value) {
+        // graphite-web hands a value that failed its check to the function unconverted;
+        // a string there fails as soon as the function computes with it.
+        (Some(wider), v) if !matches!(v, Value::Str(_)) => convert(wider, v),
+        _ => None,
+    });
+    match converted {
+        Some(v) => Ok(Some(v)),
+        None => Err(invalid(func, param, &value)),
+    }
+}
+
+/// `value` converted to `ty` as graphite-web's validator for it converts, if it passes.
+fn convert(ty: ParamType, value: &Value) -> Option<Value> {
+    match ty {
+        ParamType::SeriesList | ParamType::SeriesLists | ParamType::Series => None,
         ParamType::Float => value.py_float().map(Value::Float),
         ParamType::Integer | ParamType::Node => value.py_int().map(Value::Int),
         ParamType::IntOrInf => match value.py_int() {
@@ -552,10 +590,6 @@ fn check(func: &str, param: &Param, value: Value) -> Result<Option<Value>, EvalE
         | ParamType::String
         | ParamType::Date
         | ParamType::Any => Some(value.clone()),
-    };
-    match converted {
-        Some(v) => Ok(Some(v)),
-        None => Err(invalid(func, param, &value)),
     }
 }
 
@@ -565,5 +599,70 @@ fn invalid(func: &str, param: &Param, value: &Value) -> EvalError {
         param: param.name.into(),
         ty: param.ty.name(),
         value: value.py_repr(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::eval::{Limits, Request, evaluate_targets};
+    use crate::source::MemorySource;
+    use crate::{EvalError, Series};
+
+    fn render(target: &str) -> Result<Vec<Series>, EvalError> {
+        let mut source = MemorySource::new();
+        for (name, v) in [("m.a", 1.0), ("m.b", 3.0), ("m.c", 2.0)] {
+            source.insert(name, 10, (0..6).map(|i| (1000 + i * 10, v)));
+        }
+        let req = Request {
+            source: &source,
+            from: 1000,
+            until: 1060,
+            now: 1060,
+            tz: jiff::tz::TimeZone::UTC,
+            x_files_factor: 0.0,
+            templates: Vec::new(),
+            limits: Limits::default(),
+        };
+        evaluate_targets(&req, &[target.to_owned()])
+    }
+
+    fn names(target: &str) -> Vec<String> {
+        render(target)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect()
+    }
+
+    #[test]
+    fn a_missing_required_parameter_takes_the_python_signatures_default() {
+        assert_eq!(names("highest(m.*)"), ["m.b"]);
+        assert_eq!(names("lowest(m.*, func='max')"), ["m.a"]);
+        // mostDeviant's Python signature has no default: graphite-web fails too.
+        assert!(matches!(
+            render("mostDeviant(m.*)"),
+            Err(EvalError::MissingArgument { .. })
+        ));
+        // None is not a missing argument: int(None) fails in graphite-web.
+        assert!(render("highest(m.*, None)").is_err());
+    }
+
+    #[test]
+    fn a_wider_accepted_type_takes_numbers_but_not_text() {
+        assert_eq!(names("highest(m.*, 2.9)"), ["m.b", "m.c"]);
+        assert_eq!(names("highest(m.*, '2')"), ["m.b", "m.c"]);
+        assert!(matches!(
+            render("highest(m.*, '2.5')"),
+            Err(EvalError::InvalidArgument { .. })
+        ));
+        assert!(render("highest(m.*, inf)").is_err());
+        let dashed = render("dashed(m.a, 2.5)").unwrap();
+        assert_eq!(dashed[0].name, "dashed(m.a, 2.5)");
+        assert_eq!(dashed[0].tags.get("dashed"), Some("2.5"));
+        assert_eq!(dashed[0].options.dashed, Some(2.5));
+        let dashed = render("dashed(m.a)").unwrap();
+        assert_eq!(dashed[0].name, "dashed(m.a, 5)");
+        assert_eq!(dashed[0].tags.get("dashed"), Some("5"));
+        assert_eq!(dashed[0].options.dashed, Some(5.0));
     }
 }

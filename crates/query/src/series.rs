@@ -135,6 +135,15 @@ fn parse_carbon(path: &str) -> Option<Tags> {
     Some(tags)
 }
 
+/// Drawing options set by the Graph functions (graphite-web's `series.options`). Data
+/// formats ignore them; they are kept so that a graph renderer draws what graphite-web
+/// draws.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GraphOptions {
+    /// `dashed(...)`'s segment length (any number, as graphite-web keeps it).
+    pub dashed: Option<f64>,
+}
+
 /// One series.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Series {
@@ -160,6 +169,8 @@ pub struct Series {
     pub values_per_point: usize,
     /// The fraction of non-null values a consolidated bucket needs.
     pub x_files_factor: f64,
+    /// Drawing options.
+    pub options: GraphOptions,
 }
 
 impl Series {
@@ -197,6 +208,7 @@ impl Series {
             consolidation: Consolidation::Average,
             values_per_point: 1,
             x_files_factor,
+            options: GraphOptions::default(),
         }
     }
 
@@ -216,6 +228,8 @@ impl Series {
             consolidation: self.consolidation,
             values_per_point: 1,
             x_files_factor: self.x_files_factor,
+            // graphite-web's copy() starts a new series with empty options.
+            options: GraphOptions::default(),
         }
     }
 

@@ -127,6 +127,22 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         run: legend_value,
     },
     FunctionDef {
+        name: "upper",
+        group: "Alias",
+        params: CASE_PARAMS,
+        aggregator: false,
+        summary: "Upper-cases each series' name, or only the characters at the given positions (negative: from the end) (graphite-web 1.1.10).",
+        run: upper,
+    },
+    FunctionDef {
+        name: "lower",
+        group: "Alias",
+        params: CASE_PARAMS,
+        aggregator: false,
+        summary: "Lower-cases each series' name, or only the characters at the given positions (negative: from the end) (graphite-web 1.1.10).",
+        run: lower,
+    },
+    FunctionDef {
         name: "aliasQuery",
         group: "Alias",
         params: &[
@@ -207,9 +223,54 @@ fn alias_sub(_ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
     Ok(list)
 }
 
+/// `upper` and `lower`: a list and any number of character positions.
+const CASE_PARAMS: &[Param] = &[
+    Param::req("seriesList", T::SeriesList),
+    Param::new("pos", T::Integer).multiple(),
+];
+
+fn upper(_ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
+    change_case(a, |c| c.to_uppercase().collect(), str::to_uppercase)
+}
+
+fn lower(_ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
+    change_case(a, |c| c.to_lowercase().collect(), str::to_lowercase)
+}
+
+/// graphite-web 1.1.10's `toUpperCase`/`toLowerCase`: the whole name, or the characters
+/// (code points, as Python indexes a str) at the given positions, Python-indexed, a
+/// position past either end ignored. A character whose case mapping is longer (`ß` → `SS`)
+/// still counts as one position for later ones, as in Python's list of characters.
+fn change_case(
+    a: &mut Args,
+    one: fn(char) -> String,
+    whole: fn(&str) -> String,
+) -> Result<Vec<Series>, EvalError> {
+    let positions: Vec<i64> = a.values(1).iter().filter_map(Value::as_i64).collect();
+    let mut list = a.series(0);
+    for s in &mut list {
+        let name = if positions.is_empty() {
+            whole(&s.name)
+        } else {
+            let mut chars: Vec<String> = s.name.chars().map(String::from).collect();
+            let len = chars.len() as i64;
+            for &p in &positions {
+                let i = if p < 0 { p + len } else { p };
+                if (0..len).contains(&i) {
+                    let slot = &mut chars[i as usize];
+                    *slot = slot.chars().map(one).collect();
+                }
+            }
+            chars.concat()
+        };
+        s.rename(name);
+    }
+    Ok(list)
+}
+
 /// graphite-web's `format_units(v, system=...)`: the value scaled to the largest unit
 /// prefix it reaches, snapped to an integer when within 1e-11 above one.
-fn format_units(v: f64, system: &str) -> (f64, &'static str) {
+pub(super) fn format_units(v: f64, system: &str) -> (f64, &'static str) {
     const SI: &[(&str, f64)] = &[("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)];
     const BINARY: &[(&str, f64)] = &[
         ("Pi", 1125899906842624.0),

@@ -11,6 +11,7 @@ use crate::error::EvalError;
 use crate::eval::Ctx;
 use crate::registry::{Args, FunctionDef, Param, ParamType as T};
 use crate::series::{NULL, Series, present};
+use crate::value::Value;
 
 use super::common::{g, get_agg_func, get_percentile, py_lt, py_slice_end, repr, xff_ok};
 
@@ -89,7 +90,9 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         "Filter Series",
         &[
             Param::req("seriesList", T::SeriesList),
-            Param::req("n", T::Integer),
+            Param::req("n", T::Integer)
+                .fallback(crate::registry::Default::Int(1))
+                .accepts(T::Float),
             Param::new("func", T::AggFunc).default(crate::registry::Default::Str("average")),
         ],
         highest,
@@ -100,7 +103,9 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         "Filter Series",
         &[
             Param::req("seriesList", T::SeriesList),
-            Param::req("n", T::Integer),
+            Param::req("n", T::Integer)
+                .fallback(crate::registry::Default::Int(1))
+                .accepts(T::Float),
             Param::new("func", T::AggFunc).default(crate::registry::Default::Str("average")),
         ],
         lowest,
@@ -369,13 +374,26 @@ fn rank(
 }
 
 fn highest(_ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
-    let (n, agg) = (a.int(1), a.str(2));
+    let (n, agg) = (truncated_n(a)?, a.str(2));
     rank(a.function(), a.series(0), n, &agg, true)
 }
 
 fn lowest(_ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
-    let (n, agg) = (a.int(1), a.str(2));
+    let (n, agg) = (truncated_n(a)?, a.str(2));
     rank(a.function(), a.series(0), n, &agg, false)
+}
+
+/// `highest`/`lowest`'s `n` as their `seriesList[:int(n)]` reads it: a float that the
+/// unenforced declaration let through is truncated, an infinite one fails as in Python.
+fn truncated_n(a: &Args) -> Result<i64, EvalError> {
+    match a.get(1) {
+        Some(Value::Float(f)) if f.is_finite() => Ok(f.trunc() as i64),
+        Some(Value::Float(f)) => Err(EvalError::function(
+            a.function(),
+            format!("cannot convert float {} to integer", repr(f)),
+        )),
+        _ => Ok(a.int(1)),
+    }
 }
 
 macro_rules! ranking {

@@ -17,7 +17,7 @@ use crate::registry::{Args, Default, FunctionDef, Param, ParamType as T};
 use crate::series::{NULL, Series, present};
 use crate::value::Value;
 
-use super::common::g;
+use super::common::{g, repr};
 
 const LIST: &[Param] = &[Param::req("seriesList", T::SeriesList)];
 
@@ -79,7 +79,9 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         "dashed",
         &[
             Param::req("seriesList", T::SeriesList),
-            Param::new("dashLength", T::Integer).default(Default::Int(5)),
+            Param::new("dashLength", T::Integer)
+                .default(Default::Int(5))
+                .accepts(T::Float),
         ],
         dashed,
         "Draws the series with dashed lines."
@@ -144,11 +146,20 @@ fn draw_as_infinite(_ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalErr
 }
 
 fn dashed(_ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Series>, EvalError> {
-    let length = a.int(1);
+    // An integer stays one (tag "3"); a float that only unenforced validation lets through
+    // keeps Python's str() (tag "2.5").
+    let (length, tag) = match a.get(1) {
+        Some(Value::Int(i)) => (i as f64, i.to_string()),
+        other => {
+            let f = other.and_then(|v| v.as_f64()).unwrap_or(5.0);
+            (f, repr(f))
+        }
+    };
     let mut list = a.series(0);
     for s in &mut list {
-        s.tags.set("dashed", length.to_string());
-        s.rename(format!("dashed({}, {})", s.name, g(length as f64)));
+        s.tags.set("dashed", tag.clone());
+        s.rename(format!("dashed({}, {})", s.name, g(length)));
+        s.options.dashed = Some(length);
     }
     Ok(list)
 }

@@ -303,6 +303,12 @@ pub(crate) const FUNCTIONS: &[FunctionDef] = &[
         shift::time_stack,
     ),
     transform(
+        "compressPeriodicGaps",
+        &[Param::req("seriesList", T::SeriesList)],
+        "Removes regular gaps from a series that reports less often than its step, guessing the real step from its first values (graphite-web 1.1.10).",
+        buckets::compress_periodic_gaps,
+    ),
+    transform(
         "timeSlice",
         &[
             Param::req("seriesList", T::SeriesList),

@@ -6,7 +6,7 @@ answers one JSON line:
 
   {"dataset": {NAME: [STEP, [[TS, VALUE], ...]], ...},
    "from": EPOCH, "until": EPOCH, "now": EPOCH, "xff": FLOAT|null,
-   "maxDataPoints": INT|null, "targets": [TARGET, ...]}
+   "maxDataPoints": INT|null, "targets": [TARGET, ...], "lenient": [BOOL, ...]}
   -> {"results": [{"ok": [SERIES, ...]} | {"error": "Type: message"}, ...]}
 
 SERIES = {"name", "pathExpression", "tags", "start", "end", "step", "valuesPerPoint",
@@ -18,7 +18,8 @@ which here matches the dataset with graphite-web's own per-node brace expansion 
 fnmatch (graphite.finders.match_entries) and cuts each metric like whisper's fetch
 ((from, until] on the step grid). Everything after that is graphite-web 1.1.8's code:
 evaluator, parameter checks (with ENFORCE_INPUT_VALIDATION on, as Charcoal always
-enforces), functions, and the maxDataPoints consolidation of render/views.py.
+enforces; off, as graphite-web ships, for the targets marked in "lenient"), functions, and
+the maxDataPoints consolidation of render/views.py.
 """
 
 import collections
@@ -150,7 +151,10 @@ def answer(req):
         'maxDataPoints': req.get("maxDataPoints"),
     }
     results = []
-    for target in req["targets"]:
+    lenient = req.get("lenient") or [False] * len(req["targets"])
+    for target, loose in zip(req["targets"], lenient):
+        # evaluator.py reads the setting at every call, so it can change per target.
+        settings.ENFORCE_INPUT_VALIDATION = not loose
         ctx = dict(ctx_base, data=[], prefetched={}, targets=[target])
         try:
             series = evaluator.evaluateTarget(ctx, [target])

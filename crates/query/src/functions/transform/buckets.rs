@@ -1,5 +1,5 @@
 //! Transforms that regroup values into time buckets: `summarize`, `smartSummarize`,
-//! `hitcount` and `integralByInterval`.
+//! `hitcount`, `integralByInterval` and graphite-web 1.1.10's `compressPeriodicGaps`.
 
 use jiff::Timestamp;
 use jiff::tz::Offset;
@@ -340,4 +340,62 @@ pub(super) fn integral_by_interval(ctx: &Ctx<'_>, a: &mut Args) -> Result<Vec<Se
         out.push(s.derive(format!("integralByInterval({},'{unit}')", s.name), values));
     }
     Ok(out)
+}
+
+/// graphite-web 1.1.10's `compressPeriodicGaps`: renames every series
+/// `compressPeriodicGaps(<name>)` (its path expression too) and, when it can guess the
+/// period a series really reports at, re-buckets it to that step with `last`.
+pub(super) fn compress_periodic_gaps(
+    _ctx: &Ctx<'_>,
+    a: &mut Args,
+) -> Result<Vec<Series>, EvalError> {
+    let mut list = a.series(0);
+    for s in &mut list {
+        s.rename(format!("compressPeriodicGaps({})", s.name));
+        s.path_expression = s.name.clone();
+        if let Some(compressed) = compress_gaps(s) {
+            *s = compressed;
+        }
+    }
+    Ok(list)
+}
+
+/// The guess of `_compressPeriodicGaps`, quirks kept: values are tested by Python
+/// truthiness (a 0 counts as a gap), and a value at index 0 never counts as the first one
+/// seen (its `firstSeen > 0` test cannot tell index 0 from "none yet"). The period is the
+/// distance between the first two values seen, confirmed by a value one period later with
+/// gaps on both sides. `None` when there is no such guess: the series stays as it is.
+fn compress_gaps(s: &Series) -> Option<Series> {
+    let truthy = |v: f64| present(v) && v != 0.0;
+    let values = &s.values;
+    let (mut first, mut second) = (0usize, 0usize);
+    for (i, &v) in values.iter().enumerate() {
+        if truthy(v) {
+            if first > 0 {
+                second = i;
+                break;
+            }
+            first = i;
+        }
+    }
+    let guess = second as i64 - first as i64;
+    let third = second as i64 + guess;
+    let confirmed = guess > 1
+        && third <= values.len() as i64 - 2
+        && truthy(values[third as usize])
+        && !present(values[third as usize - 1])
+        && !present(values[third as usize + 1]);
+    if !confirmed {
+        return None;
+    }
+    let interval = guess * s.step;
+    let new_start = s.start + first as i64 * s.step;
+    let (new_values, _) = summarize_values(s, AggFunc::Last, interval, new_start, s.end);
+    let new_end = new_start + interval * (new_values.len() as i64 - 1);
+    let mut out = s.derive(s.name.clone(), new_values);
+    out.path_expression = s.path_expression.clone();
+    out.start = new_start;
+    out.end = new_end;
+    out.step = interval;
+    Some(out)
 }
