@@ -9,11 +9,13 @@
 //!
 //! Built so far: [`color`], graphite-web's colour names and strings; [`template`],
 //! graphTemplates.conf's defaults; [`xaxis`], the time axis' grid and label spacing;
-//! [`yaxis`], a linear y axis' limits, step and labels.
+//! [`yaxis`], a linear y axis' limits, step and labels; [`font`], text measured as cairo
+//! measures it, with DejaVu Sans embedded.
 
 #![deny(missing_docs)]
 
 pub mod color;
+pub mod font;
 pub mod template;
 pub mod xaxis;
 pub mod yaxis;
