@@ -1051,11 +1051,7 @@ impl Whisper {
         present: impl Fn(f64) -> T,
     ) -> Result<Fetched<T>> {
         let step = archive.step();
-        let from_interval = align(from, step) + step;
-        let mut until_interval = align(until, step) + step;
-        if from_interval == until_interval {
-            until_interval += step;
-        }
+        let (from_interval, until_interval) = fetch_intervals(from, until, step);
         let base = self.base(archive)?;
         let mut fetched = Fetched {
             from: from_interval,
@@ -1115,11 +1111,7 @@ impl Whisper {
         buf: &'a mut Vec<u8>,
     ) -> Result<Option<(i64, Slots<'a>)>> {
         let step = archive.step();
-        let from_interval = align(from, step) + step;
-        let mut until_interval = align(until, step) + step;
-        if from_interval == until_interval {
-            until_interval += step;
-        }
+        let (from_interval, until_interval) = fetch_intervals(from, until, step);
         let base = self.base(archive)?;
         if base == 0 {
             return Ok(None);
@@ -1253,4 +1245,16 @@ pub fn decode_point(p: &[u8]) -> (u32, f64) {
         BigEndian::read_u32(&p[0..4]),
         BigEndian::read_f64(&p[4..12]),
     )
+}
+
+/// whisper's fetch range over `(from, until]`: the interval after each end, at least one
+/// step apart.
+fn fetch_intervals(from: i64, until: i64, step: i64) -> (i64, i64) {
+    let from_interval = align(from, step) + step;
+    let until_interval = align(until, step) + step;
+    if from_interval == until_interval {
+        (from_interval, until_interval + step)
+    } else {
+        (from_interval, until_interval)
+    }
 }
