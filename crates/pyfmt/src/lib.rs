@@ -15,11 +15,14 @@
 //!   (ties to even), which is what glibc's `printf` and Python's `%`
 //!   operator produce, for any precision.
 //!
-//! [`json`] builds Python's `json.dumps`, `str()` and `repr()` of plain data on these.
+//! [`json`] builds Python's `json.dumps`, `str()` and `repr()` of plain data on these;
+//! [`time`] is Python's (glibc's) `ctime` and `strftime`, for the whisper tools' dates and
+//! the graphs' time labels.
 //!
 //! Everything here is checked against `/usr/bin/python3` by the unit tests.
 
 pub mod json;
+pub mod time;
 
 /// Python's spelling of a non-finite value, or `None` for finite values.
 ///

@@ -9,7 +9,8 @@
 //!
 //! - `charcoal_pyfmt` (re-exported as [`pyfmt`]): Python's float formatting (`repr`, `'%g'`,
 //!   `'%f'`, list `str`), shared with the render API.
-//! - [`pytime`]: `time.ctime` and `time.strftime` in the local time zone.
+//! - [`pytime`] (`charcoal_pyfmt::time`, shared with the graphs): `time.ctime` and
+//!   `time.strftime` in the local time zone.
 //! - [`pyparse`]: `int()`, `float()` and optparse's number options.
 //! - `charcoal_pyfmt::json`: `json.dumps` and `repr` of dicts and lists (shared with the
 //!   render API).
@@ -42,6 +43,6 @@
 pub mod cli;
 pub mod optparse;
 pub use charcoal_pyfmt as pyfmt;
+pub use charcoal_pyfmt::time as pytime;
 pub mod pyparse;
-pub mod pytime;
 pub mod timestyle;

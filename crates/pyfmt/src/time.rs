@@ -3,7 +3,8 @@
 //!
 //! The Python whisper scripts print timestamps through these two functions
 //! (`whisper-fetch.py --pretty`, `--time-format`, `whisper-dump.py`, ...), and
-//! the Rust tools must produce byte-identical output. Python hands the work
+//! the Rust tools must produce byte-identical output; graphite-web labels a graph's time
+//! axis with `strftime` in the request's zone. Python hands the work
 //! to the C library, so this module reproduces glibc's behaviour in the `C`
 //! locale: English day and month names, the `TZ` environment variable
 //! selecting the time zone, glibc 2.36's flags and widths (`%-d`, `%_H`,
@@ -60,7 +61,7 @@ pub fn ctime(ts: i64) -> String {
 /// [`ctime`] in the given time zone.
 ///
 /// ```
-/// use charcoal_tools::pytime::ctime_in;
+/// use charcoal_pyfmt::time::ctime_in;
 /// use jiff::tz::TimeZone;
 /// assert_eq!(ctime_in(0, &TimeZone::UTC), "Thu Jan  1 00:00:00 1970");
 /// ```
@@ -97,7 +98,7 @@ pub fn strftime(fmt: &str, ts: i64) -> String {
 /// [`strftime`] in the given time zone.
 ///
 /// ```
-/// use charcoal_tools::pytime::strftime_in;
+/// use charcoal_pyfmt::time::strftime_in;
 /// use jiff::tz::TimeZone;
 /// let s = strftime_in("%Y-%m-%d %H:%M:%S %Z", 86_400, &TimeZone::UTC);
 /// assert_eq!(s, "1970-01-02 00:00:00 UTC");
@@ -424,7 +425,7 @@ fn emit_number(out: &mut String, value: i64, digits: usize, space_pad: bool, spe
 #[cfg(test)]
 mod tests {
     use super::*;
-    use charcoal_pyfmt::oracle::run_python;
+    use crate::oracle::run_python;
 
     /// Reads a JSON list of formats, a JSON list of `TZ` values and then one
     /// timestamp per line; prints, for every zone and timestamp, a JSON list
