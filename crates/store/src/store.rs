@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use charcoal_cache::{Cache, Config as CacheConfig};
 use charcoal_protocol::glob::PathPattern;
-use charcoal_protocol::{Batch, MetricName, NameError};
+use charcoal_protocol::{Batch, MetricName, MetricNameRef, NameError};
 use whisper_format::Aggregation;
 
 use crate::events::{EventStore, EventsError};
@@ -236,28 +236,22 @@ impl Ingest {
     /// cache before their file exists), then tagged ones into the tag index: a series
     /// the tag index lists is always one the metric index has.
     fn index_new(&self, batch: &Batch, created: &[bool]) {
-        let new = || {
-            batch
-                .iter()
-                .zip(created)
-                .filter(|(_, new)| **new)
-                .map(|((name, _), _)| name)
-        };
         // Plain names are their own index names; tagged ones are indexed by their file.
-        let mut tagged: Vec<String> = Vec::new();
-        let plain: Vec<&str> = new()
-            .filter_map(|name| {
-                if name.is_tagged() {
-                    tagged.push(index_name(name));
-                    None
-                } else {
-                    Some(name.as_str())
-                }
-            })
-            .collect();
-        self.index
-            .insert_many(plain.into_iter().chain(tagged.iter().map(String::as_str)));
-        for name in new().filter(|n| n.is_tagged()) {
+        let mut plain: Vec<&str> = Vec::new();
+        let mut tagged: Vec<(MetricNameRef<'_>, String)> = Vec::new();
+        for ((name, _), _) in batch.iter().zip(created).filter(|(_, new)| **new) {
+            if name.is_tagged() {
+                tagged.push((name, index_name(name)));
+            } else {
+                plain.push(name.as_str());
+            }
+        }
+        self.index.insert_many(
+            plain
+                .into_iter()
+                .chain(tagged.iter().map(|(_, indexed)| indexed.as_str())),
+        );
+        for (name, _) in tagged {
             if let Err(e) = self.tags.add(name) {
                 tracing::warn!(metric = %name, "cannot record the tagged name: {e}");
             }
